@@ -1,0 +1,240 @@
+//! The durable event log: appends acknowledged only once fsync'd, group-committed by one writer
+//! thread, and read by snapshots while appends continue.
+//!
+//! Invariants (docs/design.md, "LSN", "Twin versions", "Derived data") are kept by
+//! [`writer::LogWriter`]; this module is the handle that producers and readers hold.
+
+mod open;
+mod writer;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::thread::JoinHandle;
+
+use tokio::sync::{mpsc, oneshot, watch};
+use twinlog_migrations::reader::{LogReader, Replay, StoredRecord};
+use twinlog_migrations::record::Hash;
+use twinlog_migrations::{Event, FormatError, LogMeta, ReadError, TwinHead};
+
+pub use open::OpenError;
+
+/// Tuning of an [`EventLog`]. The defaults suit a server; tests shrink them.
+#[derive(Debug, Clone)]
+pub struct LogOptions {
+    /// The region this log belongs to. A new log records it; an existing log must match it.
+    pub region: String,
+    /// The most events one commit takes. Larger batches amortise the fsync further but make
+    /// each commit, and so the wait of the first producer in it, longer.
+    pub batch_events_max: usize,
+    /// How many append requests may wait for the writer before producers wait to send.
+    pub queue_requests_max: usize,
+    /// Every this many events, the twin heads are checkpointed in the commit that crosses it,
+    /// which bounds the replay needed on open.
+    pub checkpoint_interval_events: u64,
+}
+
+impl LogOptions {
+    pub fn new(region: &str) -> LogOptions {
+        LogOptions {
+            region: region.to_owned(),
+            batch_events_max: 4096,
+            queue_requests_max: 65_536,
+            checkpoint_interval_events: 100_000,
+        }
+    }
+}
+
+/// One event to append: the twin whose stream it extends, and the encoded [`Event`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub twin_id: Arc<str>,
+    pub payload: Vec<u8>,
+}
+
+impl NewEvent {
+    pub fn new(twin_id: Arc<str>, event: &Event) -> NewEvent {
+        NewEvent {
+            twin_id,
+            payload: event.encode(),
+        }
+    }
+}
+
+/// Where an appended event landed. Returned only once it is durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub lsn: u64,
+    pub twin_version: u64,
+    pub time_ms: u64,
+}
+
+/// The log's durable end, published after every commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogHead {
+    pub lsn: u64,
+    pub epoch: u64,
+    pub hash: Hash,
+    pub time_ms: u64,
+}
+
+/// Counters of the writer's work, for metrics and benchmarks.
+#[derive(Debug, Default)]
+pub struct LogStats {
+    pub commits: AtomicU64,
+    pub events: AtomicU64,
+}
+
+impl LogStats {
+    /// The mean events per commit since the log was opened.
+    pub fn mean_batch_events(&self) -> f64 {
+        let commits = self.commits.load(Ordering::Relaxed);
+        if commits == 0 {
+            return 0.0;
+        }
+        self.events.load(Ordering::Relaxed) as f64 / commits as f64
+    }
+}
+
+/// Why an append was not acknowledged. None of its events is durable.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum AppendError {
+    #[error("storage failed after LSN {last_durable_lsn}: {reason}; the log accepts no appends until it is reopened")]
+    Storage {
+        last_durable_lsn: u64,
+        reason: String,
+    },
+    #[error("the log writer has stopped")]
+    Closed,
+}
+
+/// The committed heads of every twin, shared between the writer (which publishes them after each
+/// commit) and readers.
+pub(crate) type SharedHeads = Arc<RwLock<HashMap<Arc<str>, TwinHead>>>;
+
+pub(crate) struct AppendRequest {
+    events: Vec<NewEvent>,
+    reply: oneshot::Sender<Result<Vec<Appended>, AppendError>>,
+}
+
+/// The durable event log of one data directory. Cheap to clone; the writer stops when the last
+/// clone is dropped.
+#[derive(Clone)]
+pub struct EventLog {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    requests: Option<mpsc::Sender<AppendRequest>>,
+    reader: LogReader,
+    heads: SharedHeads,
+    head: watch::Receiver<LogHead>,
+    meta: LogMeta,
+    stats: Arc<LogStats>,
+    writer: Option<JoinHandle<()>>,
+    path: PathBuf,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer finish what it holds and exit; joining it releases the
+        // file before a reopen in the same process.
+        self.requests.take();
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl EventLog {
+    /// Opens the log in data directory `dir`, creating both if needed, and recovers its derived
+    /// data from the last checkpoint plus a replay of the records after it.
+    pub fn open(dir: &Path, options: LogOptions) -> Result<EventLog, OpenError> {
+        open::open(dir, options)
+    }
+
+    /// Appends `events` in order and returns once all of them are durable. One producer's appends
+    /// are committed in the order its calls are made. Never blocks the calling thread.
+    pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, AppendError> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
+        let (reply, acked) = oneshot::channel();
+        requests
+            .send(AppendRequest { events, reply })
+            .await
+            .map_err(|_| AppendError::Closed)?;
+        acked.await.map_err(|_| AppendError::Closed)?
+    }
+
+    /// Every record from `lsn` on, in constant memory.
+    pub fn replay_from(&self, lsn: u64) -> Replay {
+        self.inner.reader.replay_from(lsn)
+    }
+
+    /// The committed head of one twin's stream.
+    pub fn twin_head(&self, twin_id: &str) -> Option<TwinHead> {
+        read_heads(&self.inner.heads).get(twin_id).copied()
+    }
+
+    /// One twin's committed records from `from_version` on, oldest first.
+    pub fn twin_stream(
+        &self,
+        twin_id: &str,
+        from_version: u64,
+    ) -> Result<Vec<StoredRecord>, ReadError> {
+        match self.twin_head(twin_id) {
+            Some(head) => self.inner.reader.twin_stream(twin_id, head, from_version),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// The durable end of the log.
+    pub fn head(&self) -> LogHead {
+        *self.inner.head.borrow()
+    }
+
+    /// A receiver that changes after every commit, for followers of the log.
+    pub fn subscribe(&self) -> watch::Receiver<LogHead> {
+        self.inner.head.clone()
+    }
+
+    /// The metadata as it was when the log was opened.
+    pub fn meta(&self) -> &LogMeta {
+        &self.inner.meta
+    }
+
+    pub fn stats(&self) -> &LogStats {
+        &self.inner.stats
+    }
+
+    pub fn reader(&self) -> &LogReader {
+        &self.inner.reader
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+/// Reads the shared heads. A poisoned lock only means a panic elsewhere while it was held; the
+/// writer replaces whole entries, so the map is never half-updated and stays readable.
+pub(crate) fn read_heads(
+    heads: &SharedHeads,
+) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, TwinHead>> {
+    heads
+        .read()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl From<FormatError> for OpenError {
+    fn from(error: FormatError) -> OpenError {
+        OpenError::Format(error)
+    }
+}
+
+#[cfg(test)]
+mod tests;

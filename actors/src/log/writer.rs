@@ -1,0 +1,210 @@
+//! The one thread that writes the log: it gathers waiting appends into a batch, commits them in
+//! one durable transaction, and only then acknowledges them.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use redb::Database;
+use tokio::sync::{mpsc, watch};
+use twinlog_migrations::format::{EVENTS, TWIN_HEADS};
+use twinlog_migrations::{LogMeta, RecordHeader, TwinHead};
+
+use super::{
+    read_heads, AppendError, AppendRequest, Appended, LogHead, LogOptions, LogStats, SharedHeads,
+};
+
+pub(super) struct LogWriter {
+    pub(super) db: Arc<Database>,
+    pub(super) epoch: u64,
+    /// The durable end: what the last successful commit made durable.
+    pub(super) head: LogHead,
+    pub(super) heads: SharedHeads,
+    /// Twins whose heads changed since the last checkpoint.
+    pub(super) dirty: HashSet<Arc<str>>,
+    pub(super) events_since_checkpoint: u64,
+    pub(super) options: LogOptions,
+    pub(super) published: watch::Sender<LogHead>,
+    pub(super) stats: Arc<LogStats>,
+    /// Set once a commit fails: after a failed fsync the file's state is unknown, so the writer
+    /// refuses everything until the log is reopened and recovered.
+    pub(super) failed: Option<String>,
+}
+
+/// What one batch would make durable, applied to the writer only after its commit succeeds.
+struct Batch {
+    head: LogHead,
+    heads: HashMap<Arc<str>, TwinHead>,
+    acks: Vec<Vec<Appended>>,
+    checkpointed: bool,
+}
+
+impl LogWriter {
+    pub(super) fn run(mut self, mut queue: mpsc::Receiver<AppendRequest>) {
+        while let Some(first) = queue.blocking_recv() {
+            // Group commit: everything that queued up during the previous fsync shares this one.
+            let mut events = first.events.len();
+            let mut requests = vec![first];
+            while events < self.options.batch_events_max {
+                match queue.try_recv() {
+                    Ok(request) => {
+                        events += request.events.len();
+                        requests.push(request);
+                    }
+                    Err(_) => break,
+                }
+            }
+            self.commit(requests, events);
+        }
+    }
+
+    fn commit(&mut self, requests: Vec<AppendRequest>, events: usize) {
+        if let Some(reason) = &self.failed {
+            let error = AppendError::Storage {
+                last_durable_lsn: self.head.lsn,
+                reason: reason.clone(),
+            };
+            for request in requests {
+                let _ = request.reply.send(Err(error.clone()));
+            }
+            return;
+        }
+        match self.write(&requests, events) {
+            Ok(batch) => {
+                self.publish(&batch, events);
+                for (request, acks) in requests.into_iter().zip(batch.acks) {
+                    let _ = request.reply.send(Ok(acks));
+                }
+            }
+            Err(error) => {
+                let reason = error.to_string();
+                tracing::error!(last_durable_lsn = self.head.lsn, error = %reason, "log commit failed; refusing appends");
+                self.failed = Some(reason.clone());
+                let error = AppendError::Storage {
+                    last_durable_lsn: self.head.lsn,
+                    reason,
+                };
+                for request in requests {
+                    let _ = request.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+
+    // Invariant: see docs/design.md "LSN". LSNs are assigned here, inside the transaction that
+    // commits them, and the writer's state moves only after that commit: a crash or a failed
+    // commit can leave no gap.
+    fn write(&self, requests: &[AppendRequest], events: usize) -> Result<Batch, redb::Error> {
+        // redb's default durability is `Immediate`: `commit` returns only after the fsync, which is
+        // what makes an acknowledgement a promise.
+        let txn = self.db.begin_write()?;
+        let time_ms = now_ms().max(self.head.time_ms);
+        let mut head = self.head;
+        let mut touched: HashMap<Arc<str>, TwinHead> = HashMap::new();
+        let mut acks = Vec::with_capacity(requests.len());
+        {
+            let committed = read_heads(&self.heads);
+            let mut table = txn.open_table(EVENTS)?;
+            for request in requests {
+                let mut request_acks = Vec::with_capacity(request.events.len());
+                for event in &request.events {
+                    let lsn = head.lsn + 1;
+                    let prev = match touched.get(&event.twin_id) {
+                        Some(prev) => *prev,
+                        None => committed.get(&event.twin_id).copied().unwrap_or_default(),
+                    };
+                    let record = RecordHeader {
+                        lsn,
+                        epoch: self.epoch,
+                        twin_id: &event.twin_id,
+                        twin_version: prev.version + 1,
+                        prev_twin_lsn: prev.lsn,
+                        time_ms,
+                        payload: &event.payload,
+                    };
+                    let (bytes, hash) = record.encode(&head.hash);
+                    table.insert(lsn, bytes.as_slice())?;
+                    let next = prev.advance(lsn);
+                    touched.insert(event.twin_id.clone(), next);
+                    request_acks.push(Appended {
+                        lsn,
+                        twin_version: next.version,
+                        time_ms,
+                    });
+                    head = LogHead {
+                        lsn,
+                        epoch: self.epoch,
+                        hash,
+                        time_ms,
+                    };
+                }
+                acks.push(request_acks);
+            }
+        }
+        let checkpointed =
+            self.events_since_checkpoint + events as u64 >= self.options.checkpoint_interval_events;
+        if checkpointed {
+            self.write_checkpoint(&txn, &touched, head.lsn)?;
+        }
+        txn.commit()?;
+        Ok(Batch {
+            head,
+            heads: touched,
+            acks,
+            checkpointed,
+        })
+    }
+
+    // Invariant: see docs/design.md "Derived data". The heads and `checkpoint_lsn` go into the
+    // same transaction as the events they reflect.
+    fn write_checkpoint(
+        &self,
+        txn: &redb::WriteTransaction,
+        touched: &HashMap<Arc<str>, TwinHead>,
+        lsn: u64,
+    ) -> Result<(), redb::Error> {
+        let committed = read_heads(&self.heads);
+        let mut table = txn.open_table(TWIN_HEADS)?;
+        for twin in self.dirty.iter().chain(touched.keys()) {
+            let head = touched
+                .get(twin)
+                .or_else(|| committed.get(twin))
+                .copied()
+                .unwrap_or_default();
+            table.insert(&**twin, head.encode().as_slice())?;
+        }
+        LogMeta::write_checkpoint_lsn(txn, lsn)
+    }
+
+    fn publish(&mut self, batch: &Batch, events: usize) {
+        {
+            let mut heads = self
+                .heads
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (twin, head) in &batch.heads {
+                heads.insert(twin.clone(), *head);
+            }
+        }
+        if batch.checkpointed {
+            self.dirty.clear();
+            self.events_since_checkpoint = 0;
+        } else {
+            self.dirty.extend(batch.heads.keys().cloned());
+            self.events_since_checkpoint += events as u64;
+        }
+        self.head = batch.head;
+        self.published.send_replace(batch.head);
+        self.stats.commits.fetch_add(1, Ordering::Relaxed);
+        self.stats
+            .events
+            .fetch_add(events as u64, Ordering::Relaxed);
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
