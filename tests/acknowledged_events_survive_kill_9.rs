@@ -20,7 +20,15 @@ type Acked = HashMap<u64, (u64, u64, u64, u64)>;
 
 fn spawn_load(dir: &Path, round: u64) -> Child {
     Command::new(BIN)
-        .args(["debug", "append-load", "--producers", "48", "--twins", "12", "--round"])
+        .args([
+            "debug",
+            "append-load",
+            "--producers",
+            "48",
+            "--twins",
+            "12",
+            "--round",
+        ])
         .arg(round.to_string())
         .arg("--dir")
         .arg(dir)
@@ -75,12 +83,19 @@ fn record_ack(line: &str, acked: &mut Acked) {
     let [lsn, version, round, producer, seq] = fields[..] else {
         panic!("unexpected output line {line:?}")
     };
-    assert!(acked.insert(lsn, (version, round, producer, seq)).is_none(), "LSN {lsn} acknowledged twice");
+    assert!(
+        acked.insert(lsn, (version, round, producer, seq)).is_none(),
+        "LSN {lsn} acknowledged twice"
+    );
 }
 
 fn export(dir: &Path) -> Vec<serde_json::Value> {
     let out = Command::new(BIN).arg("export").arg(dir).output().unwrap();
-    assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
         .split(|&b| b == b'\n')
         .filter(|l| !l.is_empty())
@@ -89,7 +104,11 @@ fn export(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 fn check_log(dir: &Path, acked: &Acked, rounds_done: u64) {
-    let verify = Command::new(BIN).args(["audit", "verify"]).arg(dir).output().unwrap();
+    let verify = Command::new(BIN)
+        .args(["audit", "verify"])
+        .arg(dir)
+        .output()
+        .unwrap();
     assert!(
         verify.status.success(),
         "audit verify failed: {}",
@@ -109,23 +128,40 @@ fn check_log(dir: &Path, acked: &Acked, rounds_done: u64) {
             data["producer"].as_u64().unwrap(),
             data["seq"].as_u64().unwrap(),
         );
-        assert!(round < rounds_done, "LSN {lsn} is from round {round}, which has not run");
+        assert!(
+            round < rounds_done,
+            "LSN {lsn} is from round {round}, which has not run"
+        );
         let expected_seq = next_seq.entry((round, producer)).or_insert(0);
-        assert_eq!(seq, *expected_seq, "LSN {lsn}: producer {producer} of round {round} out of order");
+        assert_eq!(
+            seq, *expected_seq,
+            "LSN {lsn}: producer {producer} of round {round} out of order"
+        );
         *expected_seq += 1;
         let twin = line["twin"].as_str().unwrap().to_owned();
         let version = twin_versions.entry(twin).or_insert(0);
         *version += 1;
-        assert_eq!(line["version"].as_u64().unwrap(), *version, "LSN {lsn}: twin version");
+        assert_eq!(
+            line["version"].as_u64().unwrap(),
+            *version,
+            "LSN {lsn}: twin version"
+        );
     }
     // Every acknowledged LSN is present with exactly the content that was acknowledged.
     for (&lsn, &(version, round, producer, seq)) in acked {
-        let line = log
-            .get(lsn as usize - 1)
-            .unwrap_or_else(|| panic!("acknowledged LSN {lsn} is missing; the log ends at {}", log.len()));
+        let line = log.get(lsn as usize - 1).unwrap_or_else(|| {
+            panic!(
+                "acknowledged LSN {lsn} is missing; the log ends at {}",
+                log.len()
+            )
+        });
         assert_eq!(line["version"].as_u64(), Some(version), "LSN {lsn}");
         assert_eq!(line["twin"], format!("twin-{}", producer % 12), "LSN {lsn}");
-        assert_eq!(line["messageId"], format!("r{round}-p{producer}-s{seq}"), "LSN {lsn}");
+        assert_eq!(
+            line["messageId"],
+            format!("r{round}-p{producer}-s{seq}"),
+            "LSN {lsn}"
+        );
         assert_eq!(
             line["data"],
             serde_json::json!({"round": round, "producer": producer, "seq": seq}),
@@ -145,8 +181,15 @@ fn acknowledged_events_survive_kill_9() {
     let mut rng = rand::rng();
     for round in 0..rounds {
         let child = spawn_load(dir.path(), round);
-        run_and_kill(child, Duration::from_millis(rng.random_range(100..600)), &mut acked);
+        run_and_kill(
+            child,
+            Duration::from_millis(rng.random_range(100..600)),
+            &mut acked,
+        );
         check_log(dir.path(), &acked, round + 1);
     }
-    assert!(acked.len() as u64 >= rounds, "too few acknowledgements to prove anything");
+    assert!(
+        acked.len() as u64 >= rounds,
+        "too few acknowledgements to prove anything"
+    );
 }

@@ -25,7 +25,11 @@ fn twinlog(args: &[&str], dir: &Path) -> Output {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     while child.try_wait().unwrap().is_none() {
-        assert!(Instant::now() < deadline, "twinlog {args:?} hung on {}", dir.display());
+        assert!(
+            Instant::now() < deadline,
+            "twinlog {args:?} hung on {}",
+            dir.display()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     child.wait_with_output().unwrap()
@@ -51,8 +55,11 @@ fn good_log() -> tempfile::TempDir {
             component: None,
             data: format!(r#"{{"n":{n}}}"#),
         };
-        rt.block_on(log.append(vec![NewEvent::new(Arc::from(format!("t{}", n % 3)), &event)]))
-            .unwrap();
+        rt.block_on(log.append(vec![NewEvent::new(
+            Arc::from(format!("t{}", n % 3)),
+            &event,
+        )]))
+        .unwrap();
     }
     dir
 }
@@ -80,9 +87,15 @@ fn rewrite_record(dir: &Path, lsn: u64, change: impl FnOnce(Vec<u8>) -> Option<V
 fn assert_fails_naming(out: &Output, dir: &Path, lsn: Option<u64>, reason: &str) {
     let err = stderr(out);
     assert_eq!(out.status.code(), Some(1), "stderr: {err}");
-    assert!(err.contains(&dir.display().to_string()), "no file named in: {err}");
+    assert!(
+        err.contains(&dir.display().to_string()),
+        "no file named in: {err}"
+    );
     if let Some(lsn) = lsn {
-        assert!(err.contains(&format!("first bad LSN: {lsn}")), "no LSN {lsn} in: {err}");
+        assert!(
+            err.contains(&format!("first bad LSN: {lsn}")),
+            "no LSN {lsn} in: {err}"
+        );
     }
     assert!(err.contains(reason), "no `{reason}` in: {err}");
 }
@@ -94,7 +107,12 @@ fn a_whole_log_verifies_and_verify_does_not_modify_it() {
     let out = twinlog(&["audit", "verify"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.starts_with("ok: 30 records, last LSN 30, epoch 1, 3 twins, heads checkpoint at LSN 20"), "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "ok: 30 records, last LSN 30, epoch 1, 3 twins, heads checkpoint at LSN 20"
+        ),
+        "{stdout}"
+    );
     assert_eq!(std::fs::read(log_file(dir.path())).unwrap(), before);
 }
 
@@ -140,7 +158,12 @@ fn a_missing_record_is_a_gap_at_its_lsn() {
     let dir = good_log();
     rewrite_record(dir.path(), 9, |_| None);
     let out = twinlog(&["audit", "verify"], dir.path());
-    assert_fails_naming(&out, dir.path(), Some(9), "LSN 9 is missing (the next stored record is LSN 10)");
+    assert_fails_naming(
+        &out,
+        dir.path(),
+        Some(9),
+        "LSN 9 is missing (the next stored record is LSN 10)",
+    );
 }
 
 #[test]
@@ -170,7 +193,12 @@ fn a_decreasing_epoch_is_named() {
     txn.commit().unwrap();
     drop(db);
     let out = twinlog(&["audit", "verify"], dir.path());
-    assert_fails_naming(&out, dir.path(), Some(5), "LSN 5: epoch 1 is lower than the previous record's 2");
+    assert_fails_naming(
+        &out,
+        dir.path(),
+        Some(5),
+        "LSN 5: epoch 1 is lower than the previous record's 2",
+    );
 }
 
 #[test]
@@ -180,7 +208,15 @@ fn a_heads_checkpoint_that_disagrees_with_the_log_is_named() {
     let txn = db.begin_write().unwrap();
     txn.open_table(TWIN_HEADS)
         .unwrap()
-        .insert("t1", TwinHead { version: 99, lsn: 3 }.encode().as_slice())
+        .insert(
+            "t1",
+            TwinHead {
+                version: 99,
+                lsn: 3,
+            }
+            .encode()
+            .as_slice(),
+        )
         .unwrap();
     txn.commit().unwrap();
     drop(db);
@@ -206,14 +242,23 @@ fn a_newer_format_version_is_refused_by_name() {
     drop(db);
     for command in [&["audit", "verify"][..], &["export"][..]] {
         let out = twinlog(command, dir.path());
-        assert_fails_naming(&out, dir.path(), None, "format version 2 is newer than this build reads (up to 1)");
+        assert_fails_naming(
+            &out,
+            dir.path(),
+            None,
+            "format version 2 is newer than this build reads (up to 1)",
+        );
     }
 }
 
 #[test]
 fn files_that_are_not_twinlog_logs_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(log_file(dir.path()), b"this is not a database at all, just some text").unwrap();
+    std::fs::write(
+        log_file(dir.path()),
+        b"this is not a database at all, just some text",
+    )
+    .unwrap();
     let out = twinlog(&["audit", "verify"], dir.path());
     assert_fails_naming(&out, dir.path(), None, "not a twinlog log");
 
@@ -224,7 +269,12 @@ fn files_that_are_not_twinlog_logs_are_named() {
     txn.commit().unwrap();
     drop(db);
     let out = twinlog(&["export"], other.path());
-    assert_fails_naming(&out, other.path(), None, "not a twinlog log: it has no `meta` table");
+    assert_fails_naming(
+        &out,
+        other.path(),
+        None,
+        "not a twinlog log: it has no `meta` table",
+    );
 }
 
 #[test]
@@ -241,7 +291,12 @@ fn a_log_held_by_a_running_writer_is_reported_as_locked() {
     let _running = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
     for command in [&["audit", "verify"][..], &["export"][..]] {
         let out = twinlog(command, dir.path());
-        assert_fails_naming(&out, dir.path(), None, "in use by a running twinlog process");
+        assert_fails_naming(
+            &out,
+            dir.path(),
+            None,
+            "in use by a running twinlog process",
+        );
     }
 }
 
@@ -262,7 +317,11 @@ fn random_damage_anywhere_in_the_file_never_crashes_verify() {
             let out = twinlog(command, damaged.path());
             // Damage in unused pages is harmless (exit 0); anything else is a clear exit 1.
             let code = out.status.code();
-            assert!(code == Some(0) || code == Some(1), "{command:?} exited {code:?}: {}", stderr(&out));
+            assert!(
+                code == Some(0) || code == Some(1),
+                "{command:?} exited {code:?}: {}",
+                stderr(&out)
+            );
             if code == Some(1) {
                 assert!(stderr(&out).contains("events.redb"), "{}", stderr(&out));
             }
@@ -280,13 +339,25 @@ fn a_file_left_by_kill_9_is_verified_through_a_private_copy_and_left_untouched()
         .spawn()
         .unwrap();
     let mut first = String::new();
-    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut first,
+    )
+    .unwrap();
     assert!(first.starts_with("ack "), "{first}");
     child.kill().unwrap();
     child.wait().unwrap();
     let before = std::fs::read(log_file(dir.path())).unwrap();
     let out = twinlog(&["audit", "verify"], dir.path());
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("was not closed cleanly; verified a repaired private copy"), "{}", stderr(&out));
-    assert_eq!(std::fs::read(log_file(dir.path())).unwrap(), before, "verify modified the file");
+    assert!(
+        stderr(&out).contains("was not closed cleanly; verified a repaired private copy"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(log_file(dir.path())).unwrap(),
+        before,
+        "verify modified the file"
+    );
 }

@@ -15,25 +15,66 @@ fn fixture_dir() -> PathBuf {
 
 /// The events the fixture was written with, in LSN order.
 fn fixture_events() -> Vec<(&'static str, Event)> {
-    let telemetry = |id: &str, source_time: Option<&str>, component: Option<&str>, data: &str| Event::Telemetry {
-        message_id: id.to_owned(),
-        source_time: source_time.map(str::to_owned),
-        component: component.map(str::to_owned),
-        data: data.to_owned(),
+    let telemetry = |id: &str, source_time: Option<&str>, component: Option<&str>, data: &str| {
+        Event::Telemetry {
+            message_id: id.to_owned(),
+            source_time: source_time.map(str::to_owned),
+            component: component.map(str::to_owned),
+            data: data.to_owned(),
+        }
     };
     vec![
         ("pump-1", telemetry("m-1", None, None, r#"{"flow":12.5}"#)),
-        ("pump-1", telemetry("m-2", Some("2026-01-02T03:04:05.678Z"), None, r#"{"flow":12.75}"#)),
-        ("room-α", telemetry("m-1", None, Some("thermostat"), r#"{"temperature":21.5,"unit":"°C"}"#)),
-        ("pump-2", telemetry("m-1", None, None, r#"{"flow":0,"alarms":["dry-run"]}"#)),
+        (
+            "pump-1",
+            telemetry(
+                "m-2",
+                Some("2026-01-02T03:04:05.678Z"),
+                None,
+                r#"{"flow":12.75}"#,
+            ),
+        ),
+        (
+            "room-α",
+            telemetry(
+                "m-1",
+                None,
+                Some("thermostat"),
+                r#"{"temperature":21.5,"unit":"°C"}"#,
+            ),
+        ),
+        (
+            "pump-2",
+            telemetry("m-1", None, None, r#"{"flow":0,"alarms":["dry-run"]}"#),
+        ),
         ("pump-1", telemetry("m-3", None, None, r#"{"flow":13}"#)),
-        ("room-α", telemetry("m-2", Some("2026-01-02T03:04:06Z"), Some("thermostat"), r#"{"temperature":21.75}"#)),
-        ("pump-2", telemetry("m-2", None, None, r#"{"nested":{"a":[1,2,{"b":null}]}}"#)),
+        (
+            "room-α",
+            telemetry(
+                "m-2",
+                Some("2026-01-02T03:04:06Z"),
+                Some("thermostat"),
+                r#"{"temperature":21.75}"#,
+            ),
+        ),
+        (
+            "pump-2",
+            telemetry("m-2", None, None, r#"{"nested":{"a":[1,2,{"b":null}]}}"#),
+        ),
         ("pump-1", telemetry("m-4", None, None, r#"{}"#)),
-        ("room-α", telemetry("m-3", None, None, r#"{"occupied":true}"#)),
+        (
+            "room-α",
+            telemetry("m-3", None, None, r#"{"occupied":true}"#),
+        ),
         ("pump-2", telemetry("m-3", None, None, r#"{"flow":-1e-3}"#)),
-        ("pump-1", telemetry("m-5", None, None, r#"{"text":"line\nbreak \"quoted\""}"#)),
-        ("pump-2", telemetry("m-4", None, None, r#"{"big":18446744073709551615}"#)),
+        (
+            "pump-1",
+            telemetry("m-5", None, None, r#"{"text":"line\nbreak \"quoted\""}"#),
+        ),
+        (
+            "pump-2",
+            telemetry("m-4", None, None, r#"{"big":18446744073709551615}"#),
+        ),
     ]
 }
 
@@ -41,8 +82,14 @@ fn fixture_events() -> Vec<(&'static str, Event)> {
 fn format_v1_fixture_replays_exactly_its_events() {
     let file = LogFile::open(&fixture_dir()).expect("open the v1 fixture read-only");
     assert_eq!(file.meta.format_version, 1);
-    assert_eq!((file.meta.region.as_str(), file.meta.epoch, file.meta.role), ("fixture", 1, Role::Primary));
-    assert!(!file.repaired_copy, "the fixture must be a cleanly closed file");
+    assert_eq!(
+        (file.meta.region.as_str(), file.meta.epoch, file.meta.role),
+        ("fixture", 1, Role::Primary)
+    );
+    assert!(
+        !file.repaired_copy,
+        "the fixture must be a cleanly closed file"
+    );
     let mut versions = std::collections::HashMap::new();
     let mut replayed = 0;
     let mut last_time_ms = 0;
@@ -64,13 +111,20 @@ fn format_v1_fixture_replays_exactly_its_events() {
     assert_eq!(file.reader.last_lsn().unwrap(), replayed);
 
     let report = twinlog_migrations::verify(&fixture_dir()).unwrap();
-    assert_eq!((report.last_lsn, report.twins, report.checkpoint_lsn), (12, 3, 10));
+    assert_eq!(
+        (report.last_lsn, report.twins, report.checkpoint_lsn),
+        (12, 3, 10)
+    );
 }
 
 #[test]
 fn todays_writer_continues_a_format_v1_log() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(fixture_dir().join("events.redb"), dir.path().join("events.redb")).unwrap();
+    std::fs::copy(
+        fixture_dir().join("events.redb"),
+        dir.path().join("events.redb"),
+    )
+    .unwrap();
     let log = EventLog::open(dir.path(), LogOptions::new("fixture")).unwrap();
     assert_eq!(log.twin_head("pump-1").map(|h| h.version), Some(5));
     let event = Event::Telemetry {
@@ -80,7 +134,9 @@ fn todays_writer_continues_a_format_v1_log() {
         data: "{}".into(),
     };
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let ack = rt.block_on(log.append(vec![NewEvent::new(Arc::from("pump-1"), &event)])).unwrap()[0];
+    let ack = rt
+        .block_on(log.append(vec![NewEvent::new(Arc::from("pump-1"), &event)]))
+        .unwrap()[0];
     assert_eq!((ack.lsn, ack.twin_version), (13, 6));
     drop(log);
     assert_eq!(twinlog_migrations::verify(dir.path()).unwrap().last_lsn, 13);
@@ -91,7 +147,10 @@ fn todays_writer_continues_a_format_v1_log() {
 #[ignore = "writes the frozen fixture; run only when a new format is released"]
 fn write_format_v1_fixture() {
     let dir = fixture_dir();
-    assert!(!dir.join("events.redb").exists(), "the v1 fixture is frozen; never rewrite it");
+    assert!(
+        !dir.join("events.redb").exists(),
+        "the v1 fixture is frozen; never rewrite it"
+    );
     let options = LogOptions {
         checkpoint_interval_events: 5,
         ..LogOptions::new("fixture")
@@ -99,6 +158,7 @@ fn write_format_v1_fixture() {
     let log = EventLog::open(&dir, options).unwrap();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for (twin, event) in fixture_events() {
-        rt.block_on(log.append(vec![NewEvent::new(Arc::from(twin), &event)])).unwrap();
+        rt.block_on(log.append(vec![NewEvent::new(Arc::from(twin), &event)]))
+            .unwrap();
     }
 }

@@ -288,7 +288,9 @@ fn open_error(path: &Path, error: redb::DatabaseError) -> FormatError {
                 reason: format!("not a readable redb database ({reason})"),
             }
         }
-        redb::DatabaseError::Storage(redb::StorageError::Io(io)) if io.kind() == std::io::ErrorKind::InvalidData => {
+        redb::DatabaseError::Storage(redb::StorageError::Io(io))
+            if io.kind() == std::io::ErrorKind::InvalidData =>
+        {
             FormatError::NotTwinlog {
                 path: path.to_owned(),
                 reason: io.to_string(),

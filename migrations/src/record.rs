@@ -46,16 +46,24 @@ pub struct RecordHeader<'a> {
 impl RecordHeader<'_> {
     /// Encodes the envelope chained from `prev_hash`, returning its bytes and its own hash.
     pub fn encode(&self, prev_hash: &Hash) -> (Vec<u8>, Hash) {
-        let capacity = BODY_AT + 48 + self.twin_id.len() + self.payload.len();
-        let mut out = Vec::with_capacity(capacity);
+        let mut out = Vec::new();
+        let hash = self.encode_into(prev_hash, &mut out);
+        (out, hash)
+    }
+
+    /// Like [`RecordHeader::encode`], into a buffer the caller reuses across records.
+    pub fn encode_into(&self, prev_hash: &Hash, out: &mut Vec<u8>) -> Hash {
+        out.clear();
         out.push(ENVELOPE_V1);
         out.extend_from_slice(&[0; BODY_AT - 1]);
-        let mut out = postcard::to_extend(self, out).expect("postcard encodes a header into a Vec");
+        let body = postcard::to_extend(self, std::mem::take(out))
+            .expect("postcard encodes a header into a Vec");
+        *out = body;
         let hash = chain(prev_hash, &out[BODY_AT..]);
         out[HASH_AT..BODY_AT].copy_from_slice(&hash);
         let crc = crc32fast::hash(&out[HASH_AT..]);
         out[CRC_AT..HASH_AT].copy_from_slice(&crc.to_le_bytes());
-        (out, hash)
+        hash
     }
 }
 

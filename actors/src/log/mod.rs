@@ -7,12 +7,12 @@
 mod open;
 mod writer;
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::thread::JoinHandle;
 
+use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, oneshot, watch};
 use twinlog_migrations::reader::{LogReader, Replay, StoredRecord};
 use twinlog_migrations::record::Hash;
@@ -112,7 +112,7 @@ pub enum AppendError {
 
 /// The committed heads of every twin, shared between the writer (which publishes them after each
 /// commit) and readers.
-pub(crate) type SharedHeads = Arc<RwLock<HashMap<Arc<str>, TwinHead>>>;
+pub(crate) type SharedHeads = Arc<RwLock<FxHashMap<Arc<str>, TwinHead>>>;
 
 pub(crate) struct AppendRequest {
     events: Vec<NewEvent>,
@@ -224,7 +224,7 @@ impl EventLog {
 /// writer replaces whole entries, so the map is never half-updated and stays readable.
 pub(crate) fn read_heads(
     heads: &SharedHeads,
-) -> std::sync::RwLockReadGuard<'_, HashMap<Arc<str>, TwinHead>> {
+) -> std::sync::RwLockReadGuard<'_, FxHashMap<Arc<str>, TwinHead>> {
     heads
         .read()
         .unwrap_or_else(|poisoned| poisoned.into_inner())

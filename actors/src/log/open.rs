@@ -1,11 +1,11 @@
 //! Opening a data directory: creating a new log, or recovering an existing one's in-memory state
 //! (heads, last LSN and hash) from its checkpoint plus the records after it.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use redb::{Database, ReadableDatabase, ReadableTable};
+use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, watch};
 use twinlog_migrations::format::{EVENTS, LOG_FILE_NAME, TWIN_HEADS};
 use twinlog_migrations::reader::{LogReader, SharedDatabase};
@@ -123,7 +123,7 @@ fn create(path: &Path, region: &str) -> Result<Database, OpenError> {
 }
 
 struct Recovered {
-    heads: HashMap<Arc<str>, TwinHead>,
+    heads: FxHashMap<Arc<str>, TwinHead>,
     last_lsn: u64,
     last_hash: [u8; 32],
     last_time_ms: u64,
@@ -136,7 +136,7 @@ struct Recovered {
 fn recover(db: &Database, reader: &LogReader, meta: &LogMeta) -> Result<Recovered, OpenError> {
     let path = reader.path();
     let storage = |e: redb::Error| OpenError::Format(FormatError::storage(path, e));
-    let mut heads = HashMap::new();
+    let mut heads = FxHashMap::default();
     {
         let txn = db.begin_read().map_err(|e| storage(e.into()))?;
         let table = txn.open_table(TWIN_HEADS).map_err(|e| storage(e.into()))?;
@@ -179,8 +179,12 @@ fn recover(db: &Database, reader: &LogReader, meta: &LogMeta) -> Result<Recovere
                 source,
             })?;
         let h = &record.header;
-        let head = heads.entry(Arc::from(h.twin_id)).or_default();
-        *head = head.advance(h.lsn);
+        match heads.get_mut(h.twin_id) {
+            Some(head) => *head = head.advance(h.lsn),
+            None => {
+                heads.insert(Arc::from(h.twin_id), TwinHead::default().advance(h.lsn));
+            }
+        }
         (last_lsn, last_hash, last_time_ms) = (h.lsn, record.hash, h.time_ms);
         events_after_checkpoint += 1;
     }

@@ -1,12 +1,12 @@
 //! The one thread that writes the log: it gathers waiting appends into a batch, commits them in
 //! one durable transaction, and only then acknowledges them.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::Database;
+use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{mpsc, watch};
 use twinlog_migrations::format::{EVENTS, TWIN_HEADS};
 use twinlog_migrations::{LogMeta, RecordHeader, TwinHead};
@@ -22,7 +22,7 @@ pub(super) struct LogWriter {
     pub(super) head: LogHead,
     pub(super) heads: SharedHeads,
     /// Twins whose heads changed since the last checkpoint.
-    pub(super) dirty: HashSet<Arc<str>>,
+    pub(super) dirty: FxHashSet<Arc<str>>,
     pub(super) events_since_checkpoint: u64,
     pub(super) options: LogOptions,
     pub(super) published: watch::Sender<LogHead>,
@@ -35,7 +35,7 @@ pub(super) struct LogWriter {
 /// What one batch would make durable, applied to the writer only after its commit succeeds.
 struct Batch {
     head: LogHead,
-    heads: HashMap<Arc<str>, TwinHead>,
+    heads: FxHashMap<Arc<str>, TwinHead>,
     acks: Vec<Vec<Appended>>,
     checkpointed: bool,
 }
@@ -101,7 +101,8 @@ impl LogWriter {
         let txn = self.db.begin_write()?;
         let time_ms = now_ms().max(self.head.time_ms);
         let mut head = self.head;
-        let mut touched: HashMap<Arc<str>, TwinHead> = HashMap::new();
+        let mut touched: FxHashMap<Arc<str>, TwinHead> = FxHashMap::default();
+        let mut buffer = Vec::with_capacity(256);
         let mut acks = Vec::with_capacity(requests.len());
         {
             let committed = read_heads(&self.heads);
@@ -114,6 +115,7 @@ impl LogWriter {
                         Some(prev) => *prev,
                         None => committed.get(&event.twin_id).copied().unwrap_or_default(),
                     };
+                    let next = prev.advance(lsn);
                     let record = RecordHeader {
                         lsn,
                         epoch: self.epoch,
@@ -123,10 +125,14 @@ impl LogWriter {
                         time_ms,
                         payload: &event.payload,
                     };
-                    let (bytes, hash) = record.encode(&head.hash);
-                    table.insert(lsn, bytes.as_slice())?;
-                    let next = prev.advance(lsn);
-                    touched.insert(event.twin_id.clone(), next);
+                    let hash = record.encode_into(&head.hash, &mut buffer);
+                    table.insert(lsn, buffer.as_slice())?;
+                    match touched.get_mut(&event.twin_id) {
+                        Some(head) => *head = next,
+                        None => {
+                            touched.insert(event.twin_id.clone(), next);
+                        }
+                    }
                     request_acks.push(Appended {
                         lsn,
                         twin_version: next.version,
@@ -161,7 +167,7 @@ impl LogWriter {
     fn write_checkpoint(
         &self,
         txn: &redb::WriteTransaction,
-        touched: &HashMap<Arc<str>, TwinHead>,
+        touched: &FxHashMap<Arc<str>, TwinHead>,
         lsn: u64,
     ) -> Result<(), redb::Error> {
         let committed = read_heads(&self.heads);
