@@ -1,10 +1,22 @@
-//! twinlog's moving parts: the event log writer today; twin actors, the region supervisor and the
-//! replicator build on it.
+//! twinlog's moving parts: the event log writer, and the pure aggregates that decide what goes
+//! into it; twin actors, the region supervisor and the replicator build on them.
 //!
 //! # Layout
 //! - [`log`]: [`log::EventLog`], the durable, group-committed, append-only log that every change
 //!   goes through, and its readers.
+//! - [`aggregate`]: the [`aggregate::Aggregate`] contract: pure decisions, deterministic replay.
+//! - [`models`]: [`models::ModelRegistry`], the DTDL models, kept as events in the `$models`
+//!   stream, and ADT's ModelData.
+//! - [`twin`]: [`twin::TwinState`], one twin's properties, components, outgoing relationships
+//!   and telemetry de-duplication, validated against the registry, and ADT's twin documents.
+//! - [`region`]: [`region::RegionSupervisor`] and the twin actors it starts, restarts and
+//!   quarantines: intra-region high availability.
 //!
-//! The on-disk format itself (records, tables, versions) belongs to `twinlog_migrations`.
+//! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
+//! `twinlog_migrations`.
 
+pub mod aggregate;
 pub mod log;
+pub mod models;
+pub mod region;
+pub mod twin;

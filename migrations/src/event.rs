@@ -7,7 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One change to a twin's stream.
+/// One change to a stream: a twin's, or the model registry's (`$models`).
+///
+/// Every twin and model event carries `at_ms`, the time the command was decided, taken from the
+/// command and never from a clock, so that replay yields the same `lastUpdateTime`s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Event {
     /// Telemetry sent to a twin or one of its components. It never changes twin state, but it is in
@@ -22,6 +25,45 @@ pub enum Event {
         /// The telemetry body, a JSON object kept as its text so that postcard can carry it.
         data: String,
     },
+    /// Models uploaded to the registry, all together: the `$models` stream only. Each entry is one
+    /// DTDL Interface as uploaded, as JSON text; replay parses them again, in order, against the
+    /// models stored before them.
+    ModelsUploaded {
+        /// When the upload was decided: the models' `uploadTime`.
+        at_ms: u64,
+        models: Vec<String>,
+    },
+    /// A model marked decommissioned: no new twin may use it. The `$models` stream only.
+    ModelDecommissioned { at_ms: u64, model_id: String },
+    /// A model removed from the registry. The `$models` stream only.
+    ModelDeleted { at_ms: u64, model_id: String },
+    /// A twin created, or replaced whole. `document` is the validated twin content as JSON text:
+    /// `$metadata` with `$model` and any `<property>.sourceTime`, the properties, and each
+    /// component with its own `$metadata`. Every property's `lastUpdateTime` becomes `at_ms`.
+    TwinReplaced { at_ms: u64, document: String },
+    /// A twin changed by a JSON Patch (RFC 6902), as JSON text: its add, replace and remove
+    /// operations, already validated against the state they apply to, with component patches'
+    /// paths already made absolute. The properties the paths touch get `lastUpdateTime` `at_ms`.
+    TwinPatched { at_ms: u64, patch: String },
+    /// A twin deleted. Its stream goes on: a twin created again under the same id continues the
+    /// version count, so no ETag is ever reused.
+    TwinDeleted { at_ms: u64 },
+    /// An outgoing relationship created, or replaced whole. `document` is JSON text holding
+    /// `$targetId`, `$relationshipName` and the validated properties.
+    RelationshipReplaced {
+        at_ms: u64,
+        relationship_id: String,
+        document: String,
+    },
+    /// An outgoing relationship's properties changed by a JSON Patch, as JSON text, already
+    /// validated against the state it applies to.
+    RelationshipPatched {
+        at_ms: u64,
+        relationship_id: String,
+        patch: String,
+    },
+    /// An outgoing relationship deleted.
+    RelationshipDeleted { at_ms: u64, relationship_id: String },
 }
 
 impl Event {
@@ -29,6 +71,15 @@ impl Event {
     pub fn kind(&self) -> &'static str {
         match self {
             Event::Telemetry { .. } => "Telemetry",
+            Event::ModelsUploaded { .. } => "ModelsUploaded",
+            Event::ModelDecommissioned { .. } => "ModelDecommissioned",
+            Event::ModelDeleted { .. } => "ModelDeleted",
+            Event::TwinReplaced { .. } => "TwinReplaced",
+            Event::TwinPatched { .. } => "TwinPatched",
+            Event::TwinDeleted { .. } => "TwinDeleted",
+            Event::RelationshipReplaced { .. } => "RelationshipReplaced",
+            Event::RelationshipPatched { .. } => "RelationshipPatched",
+            Event::RelationshipDeleted { .. } => "RelationshipDeleted",
         }
     }
 

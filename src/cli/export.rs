@@ -24,15 +24,50 @@ struct Line<'a> {
     fields: Fields<'a>,
 }
 
+/// An event's own fields, camelCase. JSON payloads (carried as text in the log) are embedded as
+/// JSON, not as strings.
 #[derive(Serialize)]
-#[serde(untagged)]
+#[serde(untagged, rename_all_fields = "camelCase")]
 enum Fields<'a> {
-    #[serde(rename_all = "camelCase")]
     Telemetry {
         message_id: &'a str,
         source_time: Option<&'a str>,
         component: Option<&'a str>,
         data: &'a RawValue,
+    },
+    ModelsUploaded {
+        at_ms: u64,
+        models: Vec<&'a RawValue>,
+    },
+    /// `ModelDecommissioned` and `ModelDeleted`.
+    Model {
+        at_ms: u64,
+        model_id: &'a str,
+    },
+    TwinReplaced {
+        at_ms: u64,
+        document: &'a RawValue,
+    },
+    TwinPatched {
+        at_ms: u64,
+        patch: &'a RawValue,
+    },
+    TwinDeleted {
+        at_ms: u64,
+    },
+    RelationshipReplaced {
+        at_ms: u64,
+        relationship_id: &'a str,
+        document: &'a RawValue,
+    },
+    RelationshipPatched {
+        at_ms: u64,
+        relationship_id: &'a str,
+        patch: &'a RawValue,
+    },
+    RelationshipDeleted {
+        at_ms: u64,
+        relationship_id: &'a str,
     },
 }
 
@@ -73,6 +108,23 @@ pub fn run(dir: &Path) -> anyhow::Result<ExitCode> {
 
 fn line<'a>(record: &'a Record<'a>, event: &'a Event) -> anyhow::Result<Line<'a>> {
     let h = &record.header;
+    Ok(Line {
+        lsn: h.lsn,
+        epoch: h.epoch,
+        twin: h.twin_id,
+        version: h.twin_version,
+        time: rfc3339_ms(h.time_ms),
+        time_ms: h.time_ms,
+        kind: event.kind(),
+        fields: fields(h.lsn, event)?,
+    })
+}
+
+/// The event's own fields; `lsn` names the record if a JSON payload does not parse.
+fn fields<'a>(lsn: u64, event: &'a Event) -> anyhow::Result<Fields<'a>> {
+    let json = |what: &str, text: &'a str| -> anyhow::Result<&'a RawValue> {
+        serde_json::from_str(text).with_context(|| format!("LSN {lsn}: {what} is not JSON"))
+    };
     let fields = match event {
         Event::Telemetry {
             message_id,
@@ -83,24 +135,102 @@ fn line<'a>(record: &'a Record<'a>, event: &'a Event) -> anyhow::Result<Line<'a>
             message_id,
             source_time: source_time.as_deref(),
             component: component.as_deref(),
-            data: serde_json::from_str(data)
-                .with_context(|| format!("LSN {}: telemetry data is not JSON", h.lsn))?,
+            data: json("telemetry data", data)?,
+        },
+        Event::ModelsUploaded { at_ms, models } => Fields::ModelsUploaded {
+            at_ms: *at_ms,
+            models: models
+                .iter()
+                .map(|model| json("a model", model))
+                .collect::<anyhow::Result<_>>()?,
+        },
+        Event::ModelDecommissioned { at_ms, model_id }
+        | Event::ModelDeleted { at_ms, model_id } => Fields::Model {
+            at_ms: *at_ms,
+            model_id,
+        },
+        Event::TwinReplaced { at_ms, document } => Fields::TwinReplaced {
+            at_ms: *at_ms,
+            document: json("the twin document", document)?,
+        },
+        Event::TwinPatched { at_ms, patch } => Fields::TwinPatched {
+            at_ms: *at_ms,
+            patch: json("the twin patch", patch)?,
+        },
+        Event::TwinDeleted { at_ms } => Fields::TwinDeleted { at_ms: *at_ms },
+        Event::RelationshipReplaced {
+            at_ms,
+            relationship_id,
+            document,
+        } => Fields::RelationshipReplaced {
+            at_ms: *at_ms,
+            relationship_id,
+            document: json("the relationship document", document)?,
+        },
+        Event::RelationshipPatched {
+            at_ms,
+            relationship_id,
+            patch,
+        } => Fields::RelationshipPatched {
+            at_ms: *at_ms,
+            relationship_id,
+            patch: json("the relationship patch", patch)?,
+        },
+        Event::RelationshipDeleted {
+            at_ms,
+            relationship_id,
+        } => Fields::RelationshipDeleted {
+            at_ms: *at_ms,
+            relationship_id,
         },
     };
-    Ok(Line {
-        lsn: h.lsn,
-        epoch: h.epoch,
-        twin: h.twin_id,
-        version: h.twin_version,
-        time: rfc3339_ms(h.time_ms),
-        time_ms: h.time_ms,
-        kind: event.kind(),
-        fields,
-    })
+    Ok(fields)
 }
 
 fn rfc3339_ms(time_ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(time_ms as i64)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn twin_and_model_events_export_camel_case_fields_with_embedded_json() {
+        let exported = |event: Event| serde_json::to_value(fields(7, &event).unwrap()).unwrap();
+        assert_eq!(
+            exported(Event::RelationshipReplaced {
+                at_ms: 5,
+                relationship_id: "r1".into(),
+                document: r#"{"$targetId":"b"}"#.into(),
+            }),
+            json!({"atMs": 5, "relationshipId": "r1", "document": {"$targetId": "b"}})
+        );
+        assert_eq!(
+            exported(Event::ModelDeleted {
+                at_ms: 1,
+                model_id: "dtmi:a;1".into()
+            }),
+            json!({"atMs": 1, "modelId": "dtmi:a;1"})
+        );
+        assert_eq!(
+            exported(Event::ModelsUploaded {
+                at_ms: 1,
+                models: vec!["{}".into()]
+            }),
+            json!({"atMs": 1, "models": [{}]})
+        );
+        let broken = Event::TwinPatched {
+            at_ms: 1,
+            patch: "[".into(),
+        };
+        let Err(refused) = fields(7, &broken) else {
+            panic!("a patch that is not JSON does not export")
+        };
+        assert!(refused.to_string().contains("LSN 7"), "{refused}");
+    }
 }

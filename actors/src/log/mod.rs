@@ -106,8 +106,29 @@ pub enum AppendError {
         last_durable_lsn: u64,
         reason: String,
     },
+    #[error("the log writer's queue is full ({queue_requests_max} requests waiting); retry later")]
+    QueueFull { queue_requests_max: usize },
     #[error("the log writer has stopped")]
     Closed,
+}
+
+/// An append on its way to durability: resolves with where its events landed, or why none did.
+#[must_use = "an append is acknowledged only through its PendingAppend"]
+pub struct PendingAppend {
+    acked: oneshot::Receiver<Result<Vec<Appended>, AppendError>>,
+}
+
+impl std::future::Future for PendingAppend {
+    type Output = Result<Vec<Appended>, AppendError>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.acked)
+            .poll(cx)
+            .map(|acked| acked.unwrap_or(Err(AppendError::Closed)))
+    }
 }
 
 /// The committed heads of every twin, shared between the writer (which publishes them after each
@@ -156,7 +177,8 @@ impl EventLog {
     }
 
     /// Appends `events` in order and returns once all of them are durable. One producer's appends
-    /// are committed in the order its calls are made. Never blocks the calling thread.
+    /// are committed in the order its calls are made. Never blocks the calling thread; waits for
+    /// room when the writer's queue is full.
     pub async fn append(&self, events: Vec<NewEvent>) -> Result<Vec<Appended>, AppendError> {
         if events.is_empty() {
             return Ok(Vec::new());
@@ -167,7 +189,28 @@ impl EventLog {
             .send(AppendRequest { events, reply })
             .await
             .map_err(|_| AppendError::Closed)?;
-        acked.await.map_err(|_| AppendError::Closed)?
+        PendingAppend { acked }.await
+    }
+
+    /// Queues `events` now, behind everything queued before this call, and returns what resolves
+    /// once they are durable. For callers that must fix their order synchronously (a twin actor
+    /// pipelining its commands); a full queue is refused at once rather than waited on.
+    pub fn submit(&self, events: Vec<NewEvent>) -> Result<PendingAppend, AppendError> {
+        let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
+        let (reply, acked) = oneshot::channel();
+        if events.is_empty() {
+            let _ = reply.send(Ok(Vec::new()));
+            return Ok(PendingAppend { acked });
+        }
+        requests
+            .try_send(AppendRequest { events, reply })
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => AppendError::QueueFull {
+                    queue_requests_max: requests.max_capacity(),
+                },
+                mpsc::error::TrySendError::Closed(_) => AppendError::Closed,
+            })?;
+        Ok(PendingAppend { acked })
     }
 
     /// Every record from `lsn` on, in constant memory.

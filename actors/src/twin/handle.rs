@@ -1,0 +1,208 @@
+//! The twin's decisions on itself and its telemetry: whether a command may happen, and the
+//! event that records it. Relationships are decided in `relationships`.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use twinlog_dtdl::Interface;
+use twinlog_migrations::Event;
+
+use super::apply::patched_document;
+use super::command::{
+    check_if_match, check_if_none_match, DeleteTwin, PatchTwin, ReplaceTwin, SendTelemetry,
+    TwinCommand,
+};
+use super::document::{canonical, is_component, model_of, validate, METADATA, MODEL};
+use super::error::TwinError;
+use super::patch::Patch;
+use super::state::{Twin, TwinState};
+use crate::aggregate::{is_rfc3339, json_kind};
+use crate::models::ModelRegistry;
+
+/// The longest `Message-Id` a twin accepts. ADT sets none; the de-duplication window holds
+/// [`super::TELEMETRY_DEDUP_IDS_MAX`] of them, so each must be bounded. SDKs send UUIDs (36).
+pub const MESSAGE_ID_CHARS_MAX: usize = 256;
+
+impl TwinState {
+    pub(super) fn decide(&self, command: TwinCommand) -> Result<Vec<Event>, TwinError> {
+        match command {
+            TwinCommand::Replace(command) => self.replace(command),
+            TwinCommand::Patch(command) => self.patch(command),
+            TwinCommand::Delete(command) => self.delete(command),
+            TwinCommand::ReplaceRelationship(command) => self.replace_relationship(command),
+            TwinCommand::PatchRelationship(command) => self.patch_relationship(command),
+            TwinCommand::DeleteRelationship(command) => self.delete_relationship(command),
+            TwinCommand::SendTelemetry(command) => self.send_telemetry(command),
+        }
+    }
+
+    fn replace(&self, command: ReplaceTwin) -> Result<Vec<Event>, TwinError> {
+        check_if_none_match(
+            command.if_none_match_any,
+            &format!("twin {}", self.twin_id),
+            self.twin.as_ref().map(Twin::etag),
+        )?;
+        let Value::Object(body) = &command.body else {
+            return Err(TwinError::InvalidArgument {
+                reason: format!(
+                    "a twin must be a JSON object, found {}",
+                    json_kind(&command.body)
+                ),
+            });
+        };
+        let document = canonical(body)?;
+        let (model_id, interface) = model_of(&document, &command.models)?;
+        if command.models.is_decommissioned(&model_id) {
+            return Err(TwinError::ModelDecommissioned {
+                model_id: model_id.to_string(),
+            });
+        }
+        validate(&document, &interface)?;
+        Ok(vec![Event::TwinReplaced {
+            at_ms: command.at_ms,
+            document: Value::Object(document).to_string(),
+        }])
+    }
+
+    fn patch(&self, command: PatchTwin) -> Result<Vec<Event>, TwinError> {
+        let twin = self.existing()?;
+        check_if_match(
+            command.if_match.as_ref(),
+            &format!("twin {}", self.twin_id),
+            &twin.etag(),
+        )?;
+        let mut patch = Patch::parse(&command.patch)?;
+        if let Some(component) = &command.component {
+            self.component_of(twin, component)?;
+            patch = patch.under_component(component);
+        }
+        if patch.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (document, _) = patched_document(&twin.document, &patch)?;
+        let (model_id, interface) = model_of(&document, &command.models)?;
+        if model_id != twin.model && command.models.is_decommissioned(&model_id) {
+            return Err(TwinError::ModelDecommissioned {
+                model_id: model_id.to_string(),
+            });
+        }
+        validate(&document, &interface)?;
+        Ok(vec![Event::TwinPatched {
+            at_ms: command.at_ms,
+            patch: patch.to_json_text(),
+        }])
+    }
+
+    fn delete(&self, command: DeleteTwin) -> Result<Vec<Event>, TwinError> {
+        let twin = self.existing()?;
+        check_if_match(
+            command.if_match.as_ref(),
+            &format!("twin {}", self.twin_id),
+            &twin.etag(),
+        )?;
+        let outgoing = twin.relationships.len();
+        if outgoing > 0 || command.incoming_relationships > 0 {
+            return Err(TwinError::RelationshipsNotDeleted {
+                twin_id: self.twin_id.to_string(),
+                outgoing,
+                incoming: command.incoming_relationships,
+            });
+        }
+        Ok(vec![Event::TwinDeleted {
+            at_ms: command.at_ms,
+        }])
+    }
+
+    /// Accepts a message once per `Message-Id` within the window: a repeat is accepted and
+    /// records nothing.
+    fn send_telemetry(&self, command: SendTelemetry) -> Result<Vec<Event>, TwinError> {
+        let twin = self.existing()?;
+        let message_id = &command.message_id;
+        if message_id.is_empty() {
+            return Err(TwinError::InvalidArgument {
+                reason: "the Message-Id header is required".to_owned(),
+            });
+        }
+        let chars = message_id.chars().count();
+        if chars > MESSAGE_ID_CHARS_MAX {
+            return Err(TwinError::InvalidArgument {
+                reason: format!(
+                    "the Message-Id has {chars} characters, over the limit of {MESSAGE_ID_CHARS_MAX}"
+                ),
+            });
+        }
+        if let Some(source_time) = command
+            .source_time
+            .as_deref()
+            .filter(|time| !is_rfc3339(time))
+        {
+            return Err(TwinError::InvalidArgument {
+                reason: format!(
+                    "Telemetry-Source-Time `{source_time}` is not an RFC 3339 date-time"
+                ),
+            });
+        }
+        let Value::Object(body) = &command.body else {
+            return Err(TwinError::InvalidArgument {
+                reason: format!(
+                    "telemetry must be a JSON object, found {}",
+                    json_kind(&command.body)
+                ),
+            });
+        };
+        let interface = self.interface_of(twin, &command.models)?;
+        let interface = match &command.component {
+            Some(component) => {
+                self.component_of(twin, component)?;
+                interface
+                    .component_interface(component)
+                    .cloned()
+                    .ok_or_else(|| self.component_not_found(component))?
+            }
+            None => interface,
+        };
+        if self.telemetry.contains(message_id) {
+            return Ok(Vec::new());
+        }
+        interface.validate_telemetry(body)?;
+        Ok(vec![Event::Telemetry {
+            message_id: command.message_id,
+            source_time: command.source_time,
+            component: command.component,
+            data: command.body.to_string(),
+        }])
+    }
+
+    /// The Interface of the twin's model, which must still be stored.
+    pub(super) fn interface_of(
+        &self,
+        twin: &Twin,
+        models: &ModelRegistry,
+    ) -> Result<Arc<Interface>, TwinError> {
+        models.interface_of(&twin.model).cloned().ok_or_else(|| {
+            TwinError::validation(
+                format!("$.{METADATA}.{MODEL}"),
+                format!(
+                    "model {} of twin {} is no longer uploaded",
+                    twin.model, self.twin_id
+                ),
+            )
+        })
+    }
+
+    /// Checks that the twin has the component `component`.
+    fn component_of(&self, twin: &Twin, component: &str) -> Result<(), TwinError> {
+        if twin.document.get(component).is_some_and(is_component) {
+            Ok(())
+        } else {
+            Err(self.component_not_found(component))
+        }
+    }
+
+    pub(super) fn component_not_found(&self, component: &str) -> TwinError {
+        TwinError::ComponentNotFound {
+            twin_id: self.twin_id.to_string(),
+            component: component.to_owned(),
+        }
+    }
+}
