@@ -9,6 +9,8 @@
 //!   stream, and ADT's ModelData.
 //! - [`twin`]: [`twin::TwinState`], one twin's properties, components, outgoing relationships
 //!   and telemetry de-duplication, validated against the registry, and ADT's twin documents.
+//! - [`data_plane`]: [`data_plane::DataPlane`], ADT's operations on models, twins, relationships
+//!   and telemetry, over the registry, the twin actors and the incoming-relationship index.
 //! - [`region`]: [`region::RegionSupervisor`] and the twin actors it starts, restarts and
 //!   quarantines: intra-region high availability.
 //!
@@ -16,6 +18,7 @@
 //! `twinlog_migrations`.
 
 pub mod aggregate;
+pub mod data_plane;
 pub mod log;
 pub mod models;
 pub mod region;
