@@ -1,13 +1,18 @@
 //! twinlog: digital twins that stay up and lose nothing silently.
 //!
 //! # Layout
-//! - [`cli`]: the commands: `serve`, `audit verify`, `export`, and the load generator that the
-//!   crash tests drive. The binary is a thin `main` over these.
-//! - `twinlog_actors` (crate `actors/`): the event log writer; twin actors, the region supervisor
-//!   and the replicator build on it.
+//! - [`http`]: the ADT-compatible API (api-version 2023-10-31) over the actors' data plane. It
+//!   turns requests into data-plane calls and errors into ADT error bodies, and carries auth,
+//!   TLS, limits, metrics and the OpenAPI description.
+//! - [`cli`]: the commands: `serve`, `token new`, `audit verify`, `export`, and the load
+//!   generator that the crash tests drive. The binary is a thin `main` over these.
+//! - `twinlog_actors` (crate `actors/`): the event log writer, the model and twin aggregates,
+//!   the twin actors and their region supervisor, and the data plane that joins them.
 //! - `twinlog_migrations` (crate `migrations/`): the on-disk format, its versions and its fixtures.
 //!
-//! An append travels: producer -> `EventLog::append` -> the writer thread (group commit, one fsync
-//! for many events) -> acknowledgement. docs/design.md gives the invariants.
+//! A telemetry POST travels: http -> `DataPlane` -> the twin's actor -> `EventLog::append` -> the
+//! writer thread (group commit, one fsync for many events) -> acknowledgement -> 204.
+//! docs/design.md gives the invariants.
 
 pub mod cli;
+pub mod http;

@@ -11,7 +11,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = twinlog::cli::Cli::parse();
-    twinlog::cli::init_tracing();
+    twinlog::cli::init_tracing(cli.log_format());
     match cli.run() {
         Ok(code) => code,
         Err(error) => {

@@ -4,7 +4,9 @@ mod audit;
 mod export;
 mod load;
 mod serve;
+mod token;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,8 +19,25 @@ use clap::{Parser, Subcommand};
     about = "Digital twins that stay up and lose nothing silently"
 )]
 pub struct Cli {
+    /// How logs (on stderr) are written.
+    #[arg(
+        long,
+        global = true,
+        env = "TWINLOG_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event, with its span's fields, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -28,6 +47,9 @@ enum Command {
     /// Check a stopped node's data directory without modifying it.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Bearer tokens for --auth-file.
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Write every event of a stopped node's log as JSON lines, in LSN order.
     Export {
         /// The data directory (or its events.redb file).
@@ -48,6 +70,19 @@ enum AuditCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Print a fresh random token (on stderr) and the auth file stanza that accepts it (on
+    /// stdout): `twinlog token new --name ingest --role owner >> auth.toml`.
+    New {
+        /// Shown in logs for requests made with the token.
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum)]
+        role: crate::http::auth::Role,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum DebugCommand {
     /// Append from many concurrent producers and print each acknowledged LSN.
     AppendLoad(load::AppendLoadArgs),
@@ -58,21 +93,30 @@ impl Cli {
         match self.command {
             Command::Serve(args) => serve::run(args),
             Command::Audit(AuditCommand::Verify { dir }) => audit::verify(&dir),
+            Command::Token(TokenCommand::New { name, role }) => token::new(name, role),
             Command::Export { dir } => export::run(&dir),
             Command::Debug(DebugCommand::AppendLoad(args)) => load::run(args),
         }
+    }
+
+    pub fn log_format(&self) -> LogFormat {
+        self.log_format
     }
 }
 
 /// Logs go to stderr, filtered by `RUST_LOG` (default `info`), so that stdout stays the command's
 /// own output.
-pub fn init_tracing() {
+pub fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .init();
+        .with_ansi(std::io::stderr().is_terminal());
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
 }
 
 /// Runs a read-only command over a file that may hold anything. Our own code returns errors for

@@ -1,10 +1,19 @@
-//! `twinlog serve`: opens (or creates) a node's data directory and reports its state.
+//! `twinlog serve`: opens (or creates) a node's data directory, replays it, and serves the
+//! ADT-compatible API until SIGINT or SIGTERM.
 
+use std::net::SocketAddr;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use crate::http::{self, auth::Tokens, ServerOptions};
+use actix::{Arbiter, System};
+use anyhow::Context;
 use clap::Args;
+use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
+use twinlog_actors::region::RegionOptions;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -14,11 +23,57 @@ pub struct ServeArgs {
     /// The region this node serves.
     #[arg(long, env = "TWINLOG_REGION", default_value = "local")]
     region: String,
+    /// The address to listen on; port 0 picks a free one (the bound address is printed).
+    #[arg(long, env = "TWINLOG_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// TOML file of accepted bearer tokens (`[[tokens]] name, role, sha256`); see `twinlog token
+    /// new`. Without it, the server only listens on loopback.
+    #[arg(long, env = "TWINLOG_AUTH_FILE")]
+    auth_file: Option<PathBuf>,
+    /// Listen on a non-loopback address without authentication.
+    #[arg(long, env = "TWINLOG_INSECURE_NO_AUTH")]
+    insecure_no_auth: bool,
+    /// PEM certificate chain; serves HTTPS (with --tls-key).
+    #[arg(long, env = "TWINLOG_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "TWINLOG_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve POST /admin/chaos/twins/{id}/panic (drills and tests only).
+    #[arg(long, env = "TWINLOG_CHAOS")]
+    chaos: bool,
+    /// Requests per second the whole server accepts before answering 429 (default: no limit).
+    #[arg(long, env = "TWINLOG_RATE_LIMIT_RPS")]
+    rate_limit_rps: Option<NonZeroU32>,
+    /// HTTP worker threads, and arbiter threads for twin actors (default: one per core).
+    #[arg(long, env = "TWINLOG_WORKERS")]
+    workers: Option<NonZeroUsize>,
+    /// How long a client may take to send a request's head before it gets 408.
+    #[arg(long, env = "TWINLOG_REQUEST_TIMEOUT_S", default_value_t = 10)]
+    request_timeout_s: u64,
+    /// How long an idle keep-alive connection stays open.
+    #[arg(long, env = "TWINLOG_KEEP_ALIVE_S", default_value_t = 75)]
+    keep_alive_s: u64,
+    /// Open connections each worker accepts before it stops accepting.
+    #[arg(
+        long,
+        env = "TWINLOG_CONNECTIONS_MAX_PER_WORKER",
+        default_value_t = 25_000
+    )]
+    connections_max_per_worker: usize,
+    /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
+    #[arg(long, env = "TWINLOG_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
+    shutdown_timeout_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    let log = EventLog::open(&args.data_dir, LogOptions::new(&args.region))?;
-    let head = log.head();
+    let tokens = args.auth_file.as_deref().map(Tokens::load).transpose()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(http::tls::server_config(cert, key)?),
+        _ => None,
+    };
+    let log = EventLog::open(&args.data_dir, LogOptions::new(&args.region))
+        .with_context(|| format!("opening {}", args.data_dir.display()))?;
     let meta = log.meta();
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
@@ -26,17 +81,54 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         region = %meta.region,
         role = %meta.role,
         epoch = meta.epoch,
-        lsn = head.lsn,
+        lsn = log.head().lsn,
         "log opened"
     );
-    println!(
-        "twinlog {}: region `{}` ({}), epoch {}, log at LSN {} in {}",
-        env!("CARGO_PKG_VERSION"),
-        meta.region,
-        meta.role,
-        meta.epoch,
-        head.lsn,
-        args.data_dir.display()
+    let threads = args
+        .workers
+        .or_else(|| std::thread::available_parallelism().ok())
+        .map_or(1, NonZeroUsize::get);
+    let system = System::new();
+    // Twin actors get arbiters of their own, so that no HTTP worker runs twin logic.
+    let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
+    let mut region = RegionOptions::new(&args.region);
+    region.chaos = args.chaos;
+    let started = std::time::Instant::now();
+    let data_plane = DataPlane::start(log, region, arbiters.iter().map(Arbiter::handle).collect())?;
+    tracing::info!(
+        replay_ms = started.elapsed().as_millis() as u64,
+        "data plane ready"
     );
+    let options = ServerOptions {
+        listen: args.listen,
+        workers: threads,
+        tls,
+        tokens,
+        insecure_no_auth: args.insecure_no_auth,
+        chaos: args.chaos,
+        rate_limit_rps: args.rate_limit_rps.map(NonZeroU32::get),
+        request_timeout: Duration::from_secs(args.request_timeout_s),
+        keep_alive: Duration::from_secs(args.keep_alive_s),
+        connections_max_per_worker: args.connections_max_per_worker,
+        shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
+    };
+    let served = system.block_on(async {
+        let bound = http::bind(options, data_plane.clone())?;
+        for url in &bound.urls {
+            // Tests and scripts read this line to learn a port picked with `:0`.
+            println!("listening on {url}");
+            tracing::info!(%url, "listening");
+        }
+        bound.server.await.context("serving")
+    });
+    // The twin actors hold the log too: stop their arbiters, then drop the last handle, which
+    // lets the log writer finish its queue and close the file.
+    for arbiter in arbiters {
+        arbiter.stop();
+        let _ = arbiter.join();
+    }
+    drop(data_plane);
+    served?;
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

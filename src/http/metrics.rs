@@ -1,0 +1,197 @@
+//! The Prometheus text exposition of `/metrics`: request counts and latency histograms per
+//! route, method and status, and the log's and the supervisor's figures.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use actix_web::http::{Method, StatusCode};
+use twinlog_actors::data_plane::DataPlane;
+
+/// Upper bounds of the latency buckets, in seconds.
+const LATENCY_BUCKETS_S: [f64; 14] = [
+    0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct SeriesKey {
+    method: Method,
+    route: String,
+    status: u16,
+}
+
+/// One route's latencies: a count per bucket (not cumulative; the exposition sums them).
+#[derive(Default)]
+struct Series {
+    buckets: [AtomicU64; LATENCY_BUCKETS_S.len() + 1],
+    sum_us: AtomicU64,
+}
+
+/// The request figures. Recording takes a read lock and a few atomic adds; only a series' first
+/// request takes the write lock.
+#[derive(Default)]
+pub struct Metrics {
+    series: RwLock<HashMap<SeriesKey, Arc<Series>>>,
+}
+
+impl Metrics {
+    pub fn observe(&self, method: &Method, route: &str, status: StatusCode, elapsed: Duration) {
+        let key = SeriesKey {
+            method: method.clone(),
+            route: route.to_owned(),
+            status: status.as_u16(),
+        };
+        let existing = self
+            .series
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get(&key)
+            .cloned();
+        let series = existing.unwrap_or_else(|| {
+            self.series
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .entry(key)
+                .or_default()
+                .clone()
+        });
+        let elapsed_s = elapsed.as_secs_f64();
+        let bucket = LATENCY_BUCKETS_S
+            .iter()
+            .position(|&bound| elapsed_s <= bound)
+            .unwrap_or(LATENCY_BUCKETS_S.len());
+        series.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        series
+            .sum_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+    }
+
+    /// The whole exposition, in Prometheus text format 0.0.4.
+    pub fn render(&self, data_plane: &DataPlane) -> String {
+        let mut out = String::new();
+        self.render_requests(&mut out);
+        let log = data_plane.log();
+        let stats = log.stats();
+        let supervisor = data_plane.supervisor().stats();
+        let figures: [(&str, &str, &str, f64); 8] = [
+            (
+                "twinlog_log_events_appended_total",
+                "counter",
+                "Events made durable since start.",
+                stats.events.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "twinlog_log_commits_total",
+                "counter",
+                "Log commits (one fsync each) since start.",
+                stats.commits.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "twinlog_log_commit_batch_events_mean",
+                "gauge",
+                "Mean events per commit since start.",
+                stats.mean_batch_events(),
+            ),
+            (
+                "twinlog_log_head_lsn",
+                "gauge",
+                "LSN of the last durable record.",
+                log.head().lsn as f64,
+            ),
+            (
+                "twinlog_twins_active",
+                "gauge",
+                "Twin actors running.",
+                supervisor.active_twins() as f64,
+            ),
+            (
+                "twinlog_twin_restarts_total",
+                "counter",
+                "Twin actors restarted after a failure.",
+                supervisor.restarts() as f64,
+            ),
+            (
+                "twinlog_twin_panics_total",
+                "counter",
+                "Panics caught in twin actors.",
+                supervisor.panics() as f64,
+            ),
+            (
+                "twinlog_twins_quarantined",
+                "gauge",
+                "Twins refusing requests after repeated failures.",
+                supervisor.quarantined_twins() as f64,
+            ),
+        ];
+        for (name, kind, help, value) in figures {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        }
+        out
+    }
+
+    fn render_requests(&self, out: &mut String) {
+        const COUNT: &str = "twinlog_http_requests_total";
+        const LATENCY: &str = "twinlog_http_request_duration_seconds";
+        let series = self
+            .series
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys: Vec<&SeriesKey> = series.keys().collect();
+        keys.sort_by(|a, b| {
+            (&a.route, a.method.as_str(), a.status).cmp(&(&b.route, b.method.as_str(), b.status))
+        });
+        let labels = |key: &SeriesKey| {
+            format!(
+                r#"method="{}",route="{}",status="{}""#,
+                key.method,
+                escape(&key.route),
+                key.status
+            )
+        };
+        let _ = writeln!(out, "# HELP {COUNT} Requests answered, by route, method and status.\n# TYPE {COUNT} counter");
+        let counts: Vec<u64> = keys.iter().map(|key| total(&series[*key])).collect();
+        for (key, count) in keys.iter().zip(&counts) {
+            let _ = writeln!(out, "{COUNT}{{{}}} {count}", labels(key));
+        }
+        let _ = writeln!(out, "# HELP {LATENCY} Request latency, from the first middleware to the reply.\n# TYPE {LATENCY} histogram");
+        for (key, count) in keys.iter().zip(&counts) {
+            let one = &series[*key];
+            let labels = labels(key);
+            let mut cumulative = 0;
+            for (bound, bucket) in LATENCY_BUCKETS_S.iter().zip(&one.buckets) {
+                cumulative += bucket.load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    r#"{LATENCY}_bucket{{{labels},le="{bound}"}} {cumulative}"#
+                );
+            }
+            let sum_s = one.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
+            let _ = writeln!(out, r#"{LATENCY}_bucket{{{labels},le="+Inf"}} {count}"#);
+            let _ = writeln!(
+                out,
+                "{LATENCY}_sum{{{labels}}} {sum_s}\n{LATENCY}_count{{{labels}}} {count}"
+            );
+        }
+    }
+}
+
+fn total(series: &Series) -> u64 {
+    series
+        .buckets
+        .iter()
+        .map(|b| b.load(Ordering::Relaxed))
+        .sum()
+}
+
+/// A label value as the text format wants it.
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', r"\\")
+        .replace('"', r#"\""#)
+        .replace('\n', r"\n")
+}

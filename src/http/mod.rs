@@ -1,0 +1,214 @@
+//! The ADT-compatible HTTP API (api-version 2023-10-31): assembles the routes, the middleware
+//! and the limits into an actix-web server over a [`DataPlane`].
+//!
+//! A request passes, outermost first: [`request::observe`] (tracing span, metrics,
+//! `api-version`), [`rate_limit::limit`], [`auth::authorize`], [`error::adt_shape`] (ADT's body
+//! on actix-web's own errors), then its handler, which translates it into one data-plane call.
+//!
+//! - [`models`], [`twins`] (and components), [`relationships`], [`telemetry`] (and the NDJSON
+//!   batch): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
+//! - [`ops`]: `/healthz`, `/readyz`, `/metrics` ([`metrics`]); [`chaos`]: the panic drill;
+//!   [`openapi`]: `/openapi.json`, generated from the handlers.
+//! - [`error`]: [`error::ApiError`], the one place errors become ADT bodies.
+//! - [`auth`], [`tls`], [`rate_limit`]: who may call, over what, how often.
+
+pub mod auth;
+mod chaos;
+pub mod error;
+mod metrics;
+mod models;
+mod openapi;
+mod ops;
+mod paging;
+mod preconditions;
+mod rate_limit;
+mod relationships;
+mod request;
+mod telemetry;
+pub mod tls;
+mod twins;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use twinlog_actors::data_plane::DataPlane;
+
+use auth::Tokens;
+use metrics::Metrics;
+use rate_limit::RateLimiter;
+
+/// The api-version this server speaks.
+pub const API_VERSION: &str = "2023-10-31";
+/// ADT's limit on a twin or relationship body, and on a telemetry message here.
+pub const TWIN_BODY_MAX_BYTES: usize = 32 * 1024;
+/// A model upload may hold up to `UPLOAD_MODELS_MAX` models (an ontology in one go).
+pub const MODELS_BODY_MAX_BYTES: usize = 32 * 1024 * 1024;
+/// One `/telemetry/batch` request.
+pub const BATCH_BODY_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// How the server listens, whom it lets in, and its limits.
+pub struct ServerOptions {
+    pub listen: SocketAddr,
+    pub workers: usize,
+    pub tls: Option<rustls::ServerConfig>,
+    /// `None`: no authentication, allowed on loopback, or anywhere with `insecure_no_auth`.
+    pub tokens: Option<Tokens>,
+    pub insecure_no_auth: bool,
+    /// Serve `POST /admin/chaos/twins/{id}/panic`.
+    pub chaos: bool,
+    pub rate_limit_rps: Option<u32>,
+    /// How long a client may take to send a request's head.
+    pub request_timeout: Duration,
+    pub keep_alive: Duration,
+    pub connections_max_per_worker: usize,
+    /// How long a stopping server waits for requests in flight.
+    pub shutdown_timeout: Duration,
+}
+
+/// Why the server did not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    #[error("refusing to listen on {listen} without authentication: give --auth-file, listen on loopback, or pass --insecure-no-auth")]
+    Unauthenticated { listen: SocketAddr },
+    #[error("cannot listen on {listen}: {source}")]
+    Bind {
+        listen: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What every handler and middleware reads.
+pub struct AppState {
+    pub data_plane: DataPlane,
+    metrics: Metrics,
+    tokens: Option<Tokens>,
+    rate_limiter: Option<RateLimiter>,
+}
+
+/// A server bound to its addresses, not yet running: await `server` inside an actix `System`.
+pub struct Bound {
+    pub server: actix_web::dev::Server,
+    /// Each bound address, with `http` or `https`.
+    pub urls: Vec<String>,
+}
+
+/// Binds the server. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
+pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, ServeError> {
+    let listen = options.listen;
+    if options.tokens.is_none() {
+        if !listen.ip().is_loopback() && !options.insecure_no_auth {
+            return Err(ServeError::Unauthenticated { listen });
+        }
+        tracing::warn!(%listen, "authentication is off (no --auth-file): every caller is an owner");
+    }
+    let state = web::Data::new(AppState {
+        data_plane,
+        metrics: Metrics::default(),
+        tokens: options.tokens,
+        rate_limiter: options.rate_limit_rps.map(RateLimiter::new),
+    });
+    let chaos = options.chaos;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(json_config(TWIN_BODY_MAX_BYTES))
+            .app_data(web::QueryConfig::default().error_handler(error::query_error))
+            .app_data(web::PathConfig::default().error_handler(error::path_error))
+            .configure(|config| routes(config, chaos))
+            .default_service(web::to(error::unknown_path))
+            .wrap(ErrorHandlers::new().default_handler(error::adt_shape))
+            .wrap(from_fn(auth::authorize))
+            .wrap(from_fn(rate_limit::limit))
+            .wrap(from_fn(request::observe))
+    })
+    .workers(options.workers)
+    .client_request_timeout(options.request_timeout)
+    .client_disconnect_timeout(Duration::from_secs(5))
+    .keep_alive(options.keep_alive)
+    .max_connections(options.connections_max_per_worker)
+    .shutdown_timeout(options.shutdown_timeout.as_secs());
+    let bind_error = |source| ServeError::Bind { listen, source };
+    let server = match options.tls {
+        Some(tls) => server.bind_rustls_0_23(listen, tls),
+        None => server.bind(listen),
+    }
+    .map_err(bind_error)?;
+    let urls = server
+        .addrs_with_scheme()
+        .into_iter()
+        .map(|(addr, scheme)| format!("{scheme}://{addr}"))
+        .collect();
+    Ok(Bound {
+        server: server.run(),
+        urls,
+    })
+}
+
+/// A JSON body extractor's limits and errors.
+fn json_config(limit_bytes: usize) -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(limit_bytes)
+        .error_handler(error::json_error)
+}
+
+/// Every route. Each path is one resource, so a wrong method answers 405, not 404.
+fn routes(config: &mut web::ServiceConfig, chaos: bool) {
+    config
+        .route("/healthz", web::get().to(ops::healthz))
+        .route("/readyz", web::get().to(ops::readyz))
+        .route("/metrics", web::get().to(ops::metrics))
+        .route(openapi::OPENAPI_PATH, web::get().to(openapi::openapi_json))
+        .service(
+            web::resource("/models")
+                .app_data(json_config(MODELS_BODY_MAX_BYTES))
+                .get(models::list_models)
+                .post(models::upload_models),
+        )
+        .service(
+            web::resource("/models/{id}")
+                .get(models::get_model)
+                .patch(models::decommission_model)
+                .delete(models::delete_model),
+        )
+        .service(
+            web::resource("/digitaltwins/{id}")
+                .get(twins::get_twin)
+                .put(twins::put_twin)
+                .patch(twins::patch_twin)
+                .delete(twins::delete_twin),
+        )
+        .service(
+            web::resource("/digitaltwins/{id}/components/{component}")
+                .get(twins::get_component)
+                .patch(twins::patch_component),
+        )
+        .service(web::resource("/digitaltwins/{id}/relationships").get(relationships::list))
+        .service(
+            web::resource("/digitaltwins/{id}/relationships/{relationship_id}")
+                .get(relationships::get)
+                .put(relationships::put)
+                .patch(relationships::patch)
+                .delete(relationships::delete),
+        )
+        .service(
+            web::resource("/digitaltwins/{id}/incomingrelationships")
+                .get(relationships::list_incoming),
+        )
+        .service(web::resource("/digitaltwins/{id}/telemetry").post(telemetry::send))
+        .service(
+            web::resource("/digitaltwins/{id}/components/{component}/telemetry")
+                .post(telemetry::send_to_component),
+        )
+        .service(
+            web::resource("/telemetry/batch")
+                .app_data(web::PayloadConfig::new(BATCH_BODY_MAX_BYTES))
+                .post(telemetry::batch),
+        );
+    if chaos {
+        config.service(web::resource("/admin/chaos/twins/{id}/panic").post(chaos::arm_panic));
+    }
+}

@@ -1,0 +1,143 @@
+//! ADT's paged lists: the page size from the `max-items-per-page` header, and an absolute
+//! `nextLink` that repeats the request with an opaque continuation token.
+//!
+//! Lists come whole from the data plane and are cut here. A token holds the offset of the next
+//! page, so a list that changes between pages may shift by the items added or removed before it.
+
+use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use super::error::{ApiError, ApiResult};
+
+/// The request header that bounds a page.
+pub const MAX_ITEMS_HEADER: &str = "max-items-per-page";
+/// The query parameter that carries the continuation token in a `nextLink`.
+pub const CONTINUATION_PARAM: &str = "continuationToken";
+/// The page size when the client names none.
+pub const PAGE_ITEMS_DEFAULT: usize = 100;
+/// The largest page served, whatever the client asks (ADT's query maximum).
+pub const PAGE_ITEMS_MAX: usize = 1_000;
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page {
+    #[schema(value_type = Vec<Object>)]
+    pub value: Vec<Value>,
+    #[serde(rename = "nextLink", skip_serializing_if = "Option::is_none")]
+    pub next_link: Option<String>,
+}
+
+/// The query string's pairs in order, repeated keys kept (ADT's `dependenciesFor` repeats).
+pub fn query_pairs(request: &HttpRequest) -> ApiResult<Vec<(String, String)>> {
+    serde_urlencoded::from_str(request.query_string())
+        .map_err(|error| ApiError::invalid_argument(format!("the query string: {error}")))
+}
+
+/// The page of `items` that `request` asks for, as a 200 reply.
+pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
+    let size = page_size(request)?;
+    let mut pairs = query_pairs(request)?;
+    let offset = match pairs.iter().find(|(key, _)| key == CONTINUATION_PARAM) {
+        Some((_, token)) => decode_token(token)?,
+        None => 0,
+    };
+    let next_offset = offset.saturating_add(size);
+    let next_link = (next_offset < items.len()).then(|| {
+        pairs.retain(|(key, _)| key != CONTINUATION_PARAM);
+        pairs.push((CONTINUATION_PARAM.to_owned(), encode_token(next_offset)));
+        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        let connection = request.connection_info();
+        format!(
+            "{}://{}{}?{query}",
+            connection.scheme(),
+            connection.host(),
+            request.path()
+        )
+    });
+    let value = items.into_iter().skip(offset).take(size).collect();
+    Ok(HttpResponse::Ok().json(Page { value, next_link }))
+}
+
+fn page_size(request: &HttpRequest) -> ApiResult<usize> {
+    let Some(value) = request.headers().get(MAX_ITEMS_HEADER) else {
+        return Ok(PAGE_ITEMS_DEFAULT);
+    };
+    let size = value
+        .to_str()
+        .ok()
+        .and_then(|text| text.trim().parse::<usize>().ok())
+        .filter(|&size| size > 0)
+        .ok_or_else(|| {
+            ApiError::invalid_argument(format!("{MAX_ITEMS_HEADER} must be a positive integer"))
+        })?;
+    Ok(size.min(PAGE_ITEMS_MAX))
+}
+
+fn encode_token(offset: usize) -> String {
+    hex::encode((offset as u64).to_be_bytes())
+}
+
+fn decode_token(token: &str) -> ApiResult<usize> {
+    hex::decode(token)
+        .ok()
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
+        .map(|bytes| u64::from_be_bytes(bytes) as usize)
+        .ok_or_else(|| {
+            ApiError::invalid_argument(format!("{CONTINUATION_PARAM} `{token}` is not one of ours"))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::test::TestRequest;
+    use serde_json::json;
+
+    use super::*;
+
+    async fn body(response: HttpResponse) -> Value {
+        let bytes = actix_web::body::to_bytes(response.into_body())
+            .await
+            .unwrap();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[actix_web::test]
+    async fn pages_follow_next_links_and_keep_the_query() {
+        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let first = TestRequest::get()
+            .uri("/models?dependenciesFor=a&dependenciesFor=b")
+            .insert_header((MAX_ITEMS_HEADER, "2"))
+            .to_http_request();
+        let page = body(page_reply(&first, items.clone()).unwrap()).await;
+        assert_eq!(page["value"], json!([0, 1]));
+        let next = page["nextLink"].as_str().unwrap();
+        assert!(next.starts_with("http://localhost:8080/models?dependenciesFor=a&dependenciesFor=b&continuationToken="), "{next}");
+        let second = TestRequest::get()
+            .uri(next.trim_start_matches("http://localhost:8080"))
+            .insert_header((MAX_ITEMS_HEADER, "4"))
+            .to_http_request();
+        let page = body(page_reply(&second, items).unwrap()).await;
+        assert_eq!(page["value"], json!([2, 3, 4]));
+        assert!(page.get("nextLink").is_none());
+    }
+
+    #[test]
+    fn bad_page_sizes_and_tokens_are_invalid_arguments() {
+        let zero = TestRequest::get()
+            .insert_header((MAX_ITEMS_HEADER, "0"))
+            .to_http_request();
+        assert_eq!(
+            page_reply(&zero, vec![]).unwrap_err().code,
+            "InvalidArgument"
+        );
+        let forged = TestRequest::get()
+            .uri("/models?continuationToken=zz")
+            .to_http_request();
+        assert_eq!(
+            page_reply(&forged, vec![]).unwrap_err().code,
+            "InvalidArgument"
+        );
+    }
+}
