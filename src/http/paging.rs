@@ -2,7 +2,9 @@
 //! `nextLink` that repeats the request with an opaque continuation token.
 //!
 //! Lists come whole from the data plane and are cut here. A token holds the offset of the next
-//! page, so a list that changes between pages may shift by the items added or removed before it.
+//! page and the page size, since clients (the official SDKs among them) send
+//! `max-items-per-page` only with the first request. A list that changes between pages may shift
+//! by the items added or removed before the offset.
 
 use actix_web::{HttpRequest, HttpResponse};
 use serde::Serialize;
@@ -37,16 +39,27 @@ pub fn query_pairs(request: &HttpRequest) -> ApiResult<Vec<(String, String)>> {
 
 /// The page of `items` that `request` asks for, as a 200 reply.
 pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
-    let size = page_size(request)?;
     let mut pairs = query_pairs(request)?;
-    let offset = match pairs.iter().find(|(key, _)| key == CONTINUATION_PARAM) {
-        Some((_, token)) => decode_token(token)?,
-        None => 0,
+    let continuation = match pairs.iter().find(|(key, _)| key == CONTINUATION_PARAM) {
+        Some((_, token)) => Some(decode_token(token)?),
+        None => None,
+    };
+    let offset = continuation.map_or(0, |(offset, _)| offset);
+    // The header, when a client repeats it, wins over the size the token remembers.
+    let size = match (
+        request.headers().contains_key(MAX_ITEMS_HEADER),
+        continuation,
+    ) {
+        (false, Some((_, size))) => size,
+        _ => page_size(request)?,
     };
     let next_offset = offset.saturating_add(size);
     let next_link = (next_offset < items.len()).then(|| {
         pairs.retain(|(key, _)| key != CONTINUATION_PARAM);
-        pairs.push((CONTINUATION_PARAM.to_owned(), encode_token(next_offset)));
+        pairs.push((
+            CONTINUATION_PARAM.to_owned(),
+            encode_token(next_offset, size),
+        ));
         let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
         let connection = request.connection_info();
         format!(
@@ -75,15 +88,24 @@ fn page_size(request: &HttpRequest) -> ApiResult<usize> {
     Ok(size.min(PAGE_ITEMS_MAX))
 }
 
-fn encode_token(offset: usize) -> String {
-    hex::encode((offset as u64).to_be_bytes())
+/// The token: the next page's offset (8 bytes) and the page size (4 bytes), big endian, in hex.
+fn encode_token(offset: usize, size: usize) -> String {
+    let mut bytes = (offset as u64).to_be_bytes().to_vec();
+    bytes.extend_from_slice(&(size as u32).to_be_bytes());
+    hex::encode(bytes)
 }
 
-fn decode_token(token: &str) -> ApiResult<usize> {
+/// (offset, page size) from a token of ours; a page size out of bounds is not one of ours.
+fn decode_token(token: &str) -> ApiResult<(usize, usize)> {
     hex::decode(token)
         .ok()
-        .and_then(|bytes| <[u8; 8]>::try_from(bytes).ok())
-        .map(|bytes| u64::from_be_bytes(bytes) as usize)
+        .and_then(|bytes| <[u8; 12]>::try_from(bytes).ok())
+        .map(|bytes| {
+            let offset = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+            let size = u32::from_be_bytes(bytes[8..].try_into().expect("4 bytes")) as usize;
+            (offset, size)
+        })
+        .filter(|&(_, size)| (1..=PAGE_ITEMS_MAX).contains(&size))
         .ok_or_else(|| {
             ApiError::invalid_argument(format!("{CONTINUATION_PARAM} `{token}` is not one of ours"))
         })
@@ -121,6 +143,25 @@ mod tests {
         let page = body(page_reply(&second, items).unwrap()).await;
         assert_eq!(page["value"], json!([2, 3, 4]));
         assert!(page.get("nextLink").is_none());
+    }
+
+    #[actix_web::test]
+    async fn a_next_link_followed_without_the_header_keeps_the_page_size() {
+        let items: Vec<Value> = (0..5).map(|i| json!(i)).collect();
+        let first = TestRequest::get()
+            .uri("/models")
+            .insert_header((MAX_ITEMS_HEADER, "2"))
+            .to_http_request();
+        let page = body(page_reply(&first, items.clone()).unwrap()).await;
+        let next = page["nextLink"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("http://localhost:8080")
+            .to_owned();
+        let second = TestRequest::get().uri(&next).to_http_request();
+        let page = body(page_reply(&second, items).unwrap()).await;
+        assert_eq!(page["value"], json!([2, 3]));
+        assert!(page["nextLink"].is_string());
     }
 
     #[test]
