@@ -279,9 +279,8 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
     ) -> Result<R, TwinFailure<A::Error>> {
         let render: Render<A> =
             Arc::new(move |state: &A| Box::new(read(state)) as Box<dyn Any + Send>);
-        let twin: Arc<str> = Arc::from(twin_id);
         for _ in 0..REQUEST_ATTEMPTS_MAX {
-            let addr = match self.address(&twin) {
+            let addr = match self.address(twin_id) {
                 Ok(Some(addr)) => addr,
                 Ok(None) => {
                     tokio::time::sleep(self.shared.options.restart.backoff_initial).await;
@@ -345,10 +344,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
 
     /// The twin's running actor, starting one if there is none and its backoff has passed
     /// (`None`: wait and ask again).
-    fn address(
-        &self,
-        twin_id: &Arc<str>,
-    ) -> Result<Option<Addr<TwinActor<A>>>, TwinFailure<A::Error>> {
+    fn address(&self, twin_id: &str) -> Result<Option<Addr<TwinActor<A>>>, TwinFailure<A::Error>> {
         let mut shard = self.shared.shard(twin_id);
         let now = Instant::now();
         let delay = match shard.get(twin_id) {
@@ -390,8 +386,10 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
             }) => not_before.saturating_duration_since(now),
             None => Duration::ZERO,
         };
+        // Only a start allocates the twin's id: a running twin is found by `&str`.
+        let twin_id: Arc<str> = Arc::from(twin_id);
         let generation = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
-        let arbiter = &self.arbiters[shard_index(twin_id) % self.arbiters.len()];
+        let arbiter = &self.arbiters[shard_index(&twin_id) % self.arbiters.len()];
         let actor = TwinActor::<A>::new(
             twin_id.clone(),
             generation,
@@ -402,11 +400,11 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
         let addr = TwinActor::start_in_arbiter(arbiter, move |_| actor);
         self.shared.stats.active.fetch_add(1, Ordering::Relaxed);
         let restarts = shard
-            .remove(twin_id)
+            .remove(&twin_id)
             .map(|slot| slot.restarts)
             .unwrap_or_default();
         shard.insert(
-            twin_id.clone(),
+            twin_id,
             Slot {
                 generation,
                 state: SlotState::Running(Box::new(addr.clone())),

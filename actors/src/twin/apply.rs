@@ -9,56 +9,27 @@ use serde_json::{Map, Value};
 use twinlog_dtdl::Dtmi;
 use twinlog_migrations::Event;
 
-use super::document::{canonical, components, property_names, METADATA, MODEL};
+use super::document::{check_shape, components, is_component, property_names, METADATA, MODEL};
 use super::error::TwinError;
 use super::patch::{Patch, Touched};
 use super::relationships::{RELATIONSHIP_NAME, TARGET_ID};
 use super::state::{Relationship, Times, Twin, TwinState};
 
-/// What a change touched, for `lastUpdateTime`.
-enum Changed<'t> {
-    /// A replacement: everything.
-    All,
-    /// A patch: what its paths touched.
-    Only(&'t [Touched]),
-}
-
-impl Changed<'_> {
-    fn top_level(&self, key: &str) -> bool {
-        match self {
-            Changed::All => true,
-            Changed::Only(touched) => touched
-                .iter()
-                .any(|touched| matches!(touched, Touched::TopLevel(name) if name == key)),
-        }
-    }
-
-    fn in_component(&self, component: &str) -> bool {
-        self.top_level(component)
-            || matches!(self, Changed::Only(touched) if touched.iter().any(|touched| matches!(touched, Touched::ComponentProperty { component: name, .. } if name == component)))
-    }
-
-    fn component_property(&self, component: &str, property: &str) -> bool {
-        self.top_level(component)
-            || matches!(self, Changed::Only(touched) if touched.contains(&Touched::ComponentProperty { component: component.to_owned(), property: property.to_owned() }))
-    }
-}
-
-/// `current` with `patch` applied, in the stored shape, and what the patch touched. `handle`
-/// then validates the result against the models; `apply` takes it as decided.
-pub(super) fn patched_document(
-    current: &Map<String, Value>,
+/// Applies `patch` to a stored-shape `document` in place, checks the shape of the result, and
+/// says what the patch touched. `handle` runs it on a copy and then validates the result against
+/// the models; `apply` runs it on the twin's own document and takes the result as decided. On a
+/// refusal the document may be half-patched.
+pub(super) fn patch_document(
+    document: &mut Map<String, Value>,
     patch: &Patch,
-) -> Result<(Map<String, Value>, Vec<Touched>), TwinError> {
+) -> Result<Vec<Touched>, TwinError> {
     let targets = patch.twin_targets()?;
-    let mut document = current.clone();
-    patch.apply_to_twin(&mut document)?;
-    let document = canonical(&document)?;
-    let touched = targets
+    patch.apply_to_twin(document, &targets)?;
+    check_shape(document)?;
+    Ok(targets
         .into_iter()
-        .map(|target| target.resolve(&document))
-        .collect();
-    Ok((document, touched))
+        .map(|target| target.resolve(document))
+        .collect())
 }
 
 impl TwinState {
@@ -70,7 +41,7 @@ impl TwinState {
             Event::TwinReplaced { at_ms, document } => {
                 let document = self.recorded_object(document, event);
                 let model = self.recorded_model(&document, event);
-                let (times, component_times) = retime(None, &document, &Changed::All, *at_ms);
+                let (times, component_times) = fresh_times(&document, *at_ms);
                 // Replacing a twin keeps its relationships; a new twin has none.
                 let relationships = self
                     .twin
@@ -88,21 +59,21 @@ impl TwinState {
             }
             Event::TwinPatched { at_ms, patch } => {
                 let patch = Patch::from_recorded(patch).unwrap_or_else(|e| self.corrupt(event, e));
-                let twin = self.recorded_twin(event);
-                let (document, touched) = patched_document(&twin.document, &patch)
-                    .unwrap_or_else(|e| self.corrupt(event, e));
-                let model = self.recorded_model(&document, event);
-                let twin = self
+                self.recorded_twin(event);
+                // Patched in place: a patch that does not apply panics below, and the shell never
+                // reuses a state that panicked.
+                let mut twin = self
                     .twin
-                    .as_mut()
+                    .take()
                     .unwrap_or_else(|| unreachable!("checked above"));
-                let (times, component_times) =
-                    retime(Some(twin), &document, &Changed::Only(&touched), *at_ms);
-                twin.model = model;
-                twin.document = document;
-                twin.times = times;
-                twin.component_times = component_times;
+                let touched = patch_document(&mut twin.document, &patch)
+                    .unwrap_or_else(|e| self.corrupt(event, e));
+                if touched.contains(&Touched::Model) {
+                    twin.model = self.recorded_model(&twin.document, event);
+                }
+                retime_touched(&mut twin, &touched, *at_ms);
                 twin.version = version;
+                self.twin = Some(twin);
             }
             Event::TwinDeleted { .. } => {
                 self.recorded_twin(event);
@@ -225,59 +196,68 @@ impl TwinState {
     }
 }
 
-/// The times of a twin after a change at `at_ms`: what the change touched gets `at_ms`, the
-/// rest keeps its time, and the twin's own time is always `at_ms`.
-fn retime(
-    previous: Option<&Twin>,
-    document: &Map<String, Value>,
-    changed: &Changed<'_>,
-    at_ms: u64,
-) -> (Times, BTreeMap<String, Times>) {
-    let previous_time = |times: Option<&Times>, property: &str| {
-        times
-            .and_then(|times| times.properties.get(property))
-            .copied()
-            .unwrap_or(at_ms)
-    };
-    let twin_times = previous.map(|twin| &twin.times);
-    let times = Times {
-        updated_ms: at_ms,
-        properties: property_names(document)
-            .map(|property| {
-                let time = if changed.top_level(property) {
-                    at_ms
-                } else {
-                    previous_time(twin_times, property)
-                };
-                (property.clone(), time)
-            })
-            .collect(),
-    };
+/// The times of a twin replaced at `at_ms`: everything changed then.
+fn fresh_times(document: &Map<String, Value>, at_ms: u64) -> (Times, BTreeMap<String, Times>) {
     let component_times = components(document)
-        .map(|(name, component)| {
-            let before = previous.and_then(|twin| twin.component_times.get(name));
-            let updated_ms = match before {
-                Some(before) if !changed.in_component(name) => before.updated_ms,
-                _ => at_ms,
-            };
-            let properties = property_names(component)
-                .map(|property| {
-                    let time = if changed.component_property(name, property) {
-                        at_ms
-                    } else {
-                        previous_time(before, property)
-                    };
-                    (property.clone(), time)
-                })
-                .collect();
-            (
-                name.clone(),
-                Times {
-                    updated_ms,
-                    properties,
-                },
-            )
-        })
+        .map(|(name, component)| (name.clone(), level_times(component, at_ms)))
         .collect();
-    (times, component_times)
+    (level_times(document, at_ms), component_times)
+}
+
+/// The times of one level (the twin or a component) all of whose properties changed at `at_ms`.
+fn level_times(level: &Map<String, Value>, at_ms: u64) -> Times {
+    Times {
+        updated_ms: at_ms,
+        properties: property_names(level)
+            .map(|property| (property.clone(), at_ms))
+            .collect(),
+    }
+}
+
+/// Moves a twin's times to a patch at `at_ms` that `touched` these parts of its (already
+/// patched) document: what it touched gets `at_ms`, what it removed loses its time, the rest
+/// keeps its time, and the twin's own time is always `at_ms`. Only the touched keys are visited:
+/// the times have one entry per property and component, and a patch adds or removes one only
+/// at a key it touches.
+fn retime_touched(twin: &mut Twin, touched: &[Touched], at_ms: u64) {
+    twin.times.updated_ms = at_ms;
+    for touched in touched {
+        match touched {
+            Touched::Model => {}
+            Touched::TopLevel(name) => match twin.document.get(name) {
+                Some(Value::Object(component)) if component.contains_key(METADATA) => {
+                    twin.times.properties.remove(name);
+                    twin.component_times
+                        .insert(name.clone(), level_times(component, at_ms));
+                }
+                Some(_) => {
+                    twin.times.properties.insert(name.clone(), at_ms);
+                    twin.component_times.remove(name);
+                }
+                None => {
+                    twin.times.properties.remove(name);
+                    twin.component_times.remove(name);
+                }
+            },
+            // Resolved against the patched document: `component` is one of its components.
+            Touched::ComponentProperty {
+                component,
+                property,
+            } => {
+                let Some(Value::Object(level)) = twin.document.get(component) else {
+                    continue;
+                };
+                let times = twin.component_times.entry(component.clone()).or_default();
+                times.updated_ms = at_ms;
+                if level
+                    .get(property)
+                    .is_some_and(|value| !is_component(value))
+                {
+                    times.properties.insert(property.clone(), at_ms);
+                } else {
+                    times.properties.remove(property);
+                }
+            }
+        }
+    }
 }

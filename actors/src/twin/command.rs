@@ -8,6 +8,7 @@ use serde_json::Value;
 use twinlog_dtdl::Dtmi;
 
 use super::error::TwinError;
+use super::state::etag;
 use crate::models::ModelRegistry;
 
 /// A command to one twin's stream.
@@ -106,40 +107,53 @@ pub enum IfMatch {
 }
 
 impl IfMatch {
-    /// Compares as HTTP's weak comparison does: `W/"5"` and `"5"` match.
-    pub(super) fn check(&self, what: &str, current: &str) -> Result<(), TwinError> {
+    /// Compares as HTTP's weak comparison does: `W/"5"` and `"5"` match. `what` names the
+    /// entity, and is built only for the refusal.
+    pub(super) fn check(
+        &self,
+        what: impl FnOnce() -> String,
+        version: u64,
+    ) -> Result<(), TwinError> {
         let opaque = |tag: &str| tag.trim().trim_start_matches("W/").to_owned();
+        let current = format!("\"{version}\"");
         match self {
             IfMatch::Any => Ok(()),
-            IfMatch::OneOf(tags) if tags.iter().any(|tag| opaque(tag) == opaque(current)) => Ok(()),
+            IfMatch::OneOf(tags) if tags.iter().any(|tag| opaque(tag) == current) => Ok(()),
             IfMatch::OneOf(tags) => Err(TwinError::PreconditionFailed {
                 reason: format!(
-                    "If-Match {} does not match the current ETag {current} of {what}",
-                    tags.join(", ")
+                    "If-Match {} does not match the current ETag {} of {}",
+                    tags.join(", "),
+                    etag(version),
+                    what()
                 ),
             }),
         }
     }
 }
 
-/// Checks `If-Match` against an existing entity's ETag; no header passes.
+/// Checks `If-Match` against the version of an existing entity's last change; no header passes.
 pub(super) fn check_if_match(
     if_match: Option<&IfMatch>,
-    what: &str,
-    current: &str,
+    what: impl FnOnce() -> String,
+    version: u64,
 ) -> Result<(), TwinError> {
-    if_match.map_or(Ok(()), |if_match| if_match.check(what, current))
+    if_match.map_or(Ok(()), |if_match| if_match.check(what, version))
 }
 
-/// Checks `If-None-Match: *` against whether the entity exists already.
+/// Checks `If-None-Match: *` against whether the entity exists already (the version of its last
+/// change, if it does).
 pub(super) fn check_if_none_match(
     if_none_match_any: bool,
-    what: &str,
-    existing_etag: Option<String>,
+    what: impl FnOnce() -> String,
+    existing_version: Option<u64>,
 ) -> Result<(), TwinError> {
-    match existing_etag {
-        Some(current) if if_none_match_any => Err(TwinError::PreconditionFailed {
-            reason: format!("If-None-Match: * but {what} exists already, with ETag {current}"),
+    match existing_version {
+        Some(version) if if_none_match_any => Err(TwinError::PreconditionFailed {
+            reason: format!(
+                "If-None-Match: * but {} exists already, with ETag {}",
+                what(),
+                etag(version)
+            ),
         }),
         _ => Ok(()),
     }

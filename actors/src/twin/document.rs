@@ -56,10 +56,9 @@ pub(super) fn components(
     })
 }
 
-/// A PUT body, or a patched document, in the stored shape: ignored keys and times dropped,
-/// property `$metadata` entries made to match the properties, and the shape checked.
-pub(super) fn canonical(body: &Map<String, Value>) -> Result<Map<String, Value>, TwinError> {
-    let mut document = body.clone();
+/// A PUT body in the stored shape: ignored keys and times dropped, property `$metadata` entries
+/// made to match the properties, and the shape checked.
+pub(super) fn canonical(mut document: Map<String, Value>) -> Result<Map<String, Value>, TwinError> {
     for key in IGNORED_TWIN_KEYS {
         document.remove(key);
     }
@@ -67,18 +66,24 @@ pub(super) fn canonical(body: &Map<String, Value>) -> Result<Map<String, Value>,
         .entry(METADATA)
         .or_insert_with(|| Value::Object(Map::new()));
     sync_metadata(&mut document);
-    check_level(&document, "$", true)?;
-    for (name, component) in components(&document) {
-        check_level(component, &format!("$.{name}"), false)?;
-    }
+    check_shape(&document)?;
     Ok(document)
+}
+
+/// Checks the shape of a document whose metadata is in step ([`sync_metadata`]): the twin's
+/// level, then each component's.
+pub(super) fn check_shape(document: &Map<String, Value>) -> Result<(), TwinError> {
+    check_level(document, None)?;
+    for (name, component) in components(document) {
+        check_level(component, Some(name))?;
+    }
+    Ok(())
 }
 
 /// Gives every property of the twin and of its components a `$metadata` entry, removes entries
 /// of properties that are gone, and drops times. Lenient: shapes it cannot fix are left for
-/// [`canonical`] to refuse. Run after every patch operation, so that a later operation of the
-/// same patch can set the `sourceTime` of a property an earlier one added.
-pub(super) fn sync_metadata(document: &mut Map<String, Value>) {
+/// [`check_shape`] to refuse.
+fn sync_metadata(document: &mut Map<String, Value>) {
     sync_level(document);
     for (key, value) in document.iter_mut() {
         if let Value::Object(component) = value {
@@ -106,27 +111,74 @@ fn sync_level(level: &mut Map<String, Value>) {
     }
 }
 
-/// Checks one level (the twin, or a component) after [`sync_level`].
-fn check_level(level: &Map<String, Value>, at: &str, is_twin: bool) -> Result<(), TwinError> {
+/// [`sync_metadata`] for a document that was in step before one patch operation changed only
+/// the key `name` of the twin (`component: None`) or of one component. Only that key's entry
+/// can be out of step, plus the whole of a component that the operation put there; so the
+/// result is what `sync_metadata` of the whole document would give.
+pub(super) fn sync_key(document: &mut Map<String, Value>, component: Option<&str>, name: &str) {
+    let level = match component {
+        None => document,
+        Some(component) => match document.get_mut(component) {
+            Some(Value::Object(level)) if level.contains_key(METADATA) => level,
+            // A path inside a property's value: no metadata of its own.
+            _ => return,
+        },
+    };
+    let is_property = match level.get_mut(name) {
+        Some(Value::Object(inner)) if component.is_none() && inner.contains_key(METADATA) => {
+            sync_level(inner);
+            false
+        }
+        Some(value) => !is_component(value),
+        None => false,
+    };
+    let Some(Value::Object(metadata)) = level.get_mut(METADATA) else {
+        return;
+    };
+    if !is_property {
+        metadata.remove(name);
+        return;
+    }
+    match metadata.get_mut(name) {
+        Some(Value::Object(entry)) => {
+            entry.remove(LAST_UPDATE_TIME);
+        }
+        Some(_) => {}
+        None => {
+            metadata.insert(name.to_owned(), Value::Object(Map::new()));
+        }
+    }
+}
+
+/// The JSON path of a level: `$` for the twin, `$.name` for its component `name`. Built only
+/// for a refusal.
+fn level_path(component: Option<&str>) -> String {
+    component.map_or_else(|| "$".to_owned(), |name| format!("$.{name}"))
+}
+
+/// Checks one level (the twin, or its component `component`) after [`sync_level`].
+fn check_level(level: &Map<String, Value>, component: Option<&str>) -> Result<(), TwinError> {
+    let is_twin = component.is_none();
+    let at = || level_path(component);
     if let Some(key) = level
         .keys()
         .find(|key| key.starts_with('$') && *key != METADATA)
     {
         return Err(TwinError::validation(
-            format!("{at}.{key}"),
+            format!("{}.{key}", at()),
             format!("`{key}` is not a system property a twin may set"),
         ));
     }
-    let metadata_at = format!("{at}.{METADATA}");
+    let metadata_at = || format!("{}.{METADATA}", at());
     let Some(Value::Object(metadata)) = level.get(METADATA) else {
-        return Err(TwinError::validation(metadata_at, "must be an object"));
+        return Err(TwinError::validation(metadata_at(), "must be an object"));
     };
     for (key, entry) in metadata {
-        let entry_at = format!("{metadata_at}.{key}");
+        let entry_at = || format!("{}.{key}", metadata_at());
         if key == MODEL && is_twin {
             if !entry.is_string() {
                 return Err(TwinError::validation(
-                    entry_at,
+                    entry_at(),
                     "must be a model id (a string)",
                 ));
             }
@@ -134,23 +186,23 @@ fn check_level(level: &Map<String, Value>, at: &str, is_twin: bool) -> Result<()
         }
         if key.starts_with('$') {
             return Err(TwinError::validation(
-                entry_at,
+                entry_at(),
                 format!("`{key}` is not metadata a twin may set"),
             ));
         }
         let Value::Object(entry) = entry else {
-            return Err(TwinError::validation(entry_at, "must be an object"));
+            return Err(TwinError::validation(entry_at(), "must be an object"));
         };
         for (name, value) in entry {
             if name != SOURCE_TIME {
                 return Err(TwinError::validation(
-                    format!("{entry_at}.{name}"),
+                    format!("{}.{name}", entry_at()),
                     format!("only `{SOURCE_TIME}` may be set in a property's metadata"),
                 ));
             }
             if !value.as_str().is_some_and(is_rfc3339) {
                 return Err(TwinError::validation(
-                    format!("{entry_at}.{name}"),
+                    format!("{}.{name}", entry_at()),
                     "must be an RFC 3339 date-time",
                 ));
             }
@@ -158,7 +210,7 @@ fn check_level(level: &Map<String, Value>, at: &str, is_twin: bool) -> Result<()
     }
     if is_twin && !metadata.contains_key(MODEL) {
         return Err(TwinError::validation(
-            format!("{metadata_at}.{MODEL}"),
+            format!("{}.{MODEL}", metadata_at()),
             "the twin's model is required",
         ));
     }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use twinlog_dtdl::Interface;
 use twinlog_migrations::Event;
 
-use super::apply::patched_document;
+use super::apply::patch_document;
 use super::command::{
     check_if_match, check_if_none_match, DeleteTwin, PatchTwin, ReplaceTwin, SendTelemetry,
     TwinCommand,
@@ -39,16 +39,16 @@ impl TwinState {
     fn replace(&self, command: ReplaceTwin) -> Result<Vec<Event>, TwinError> {
         check_if_none_match(
             command.if_none_match_any,
-            &format!("twin {}", self.twin_id),
-            self.twin.as_ref().map(Twin::etag),
+            || self.describe(),
+            self.twin.as_ref().map(|twin| twin.version),
         )?;
-        let Value::Object(body) = &command.body else {
-            return Err(TwinError::InvalidArgument {
-                reason: format!(
-                    "a twin must be a JSON object, found {}",
-                    json_kind(&command.body)
-                ),
-            });
+        let body = match command.body {
+            Value::Object(body) => body,
+            other => {
+                return Err(TwinError::InvalidArgument {
+                    reason: format!("a twin must be a JSON object, found {}", json_kind(&other)),
+                })
+            }
         };
         let document = canonical(body)?;
         let (model_id, interface) = model_of(&document, &command.models)?;
@@ -58,6 +58,7 @@ impl TwinState {
             });
         }
         validate(&document, &interface)?;
+        self.validated.remember(self.version + 1, &interface);
         Ok(vec![Event::TwinReplaced {
             at_ms: command.at_ms,
             document: Value::Object(document).to_string(),
@@ -66,11 +67,7 @@ impl TwinState {
 
     fn patch(&self, command: PatchTwin) -> Result<Vec<Event>, TwinError> {
         let twin = self.existing()?;
-        check_if_match(
-            command.if_match.as_ref(),
-            &format!("twin {}", self.twin_id),
-            &twin.etag(),
-        )?;
+        check_if_match(command.if_match.as_ref(), || self.describe(), twin.version)?;
         let mut patch = Patch::parse(&command.patch)?;
         if let Some(component) = &command.component {
             self.component_of(twin, component)?;
@@ -79,27 +76,59 @@ impl TwinState {
         if patch.is_empty() {
             return Ok(Vec::new());
         }
-        let (document, _) = patched_document(&twin.document, &patch)?;
-        let (model_id, interface) = model_of(&document, &command.models)?;
-        if model_id != twin.model && command.models.is_decommissioned(&model_id) {
-            return Err(TwinError::ModelDecommissioned {
-                model_id: model_id.to_string(),
-            });
-        }
-        validate(&document, &interface)?;
+        let interface = match self.validated_properties(twin, &patch, &command.models) {
+            Some(checked) => checked?,
+            None => {
+                let mut document = twin.document.clone();
+                patch_document(&mut document, &patch)?;
+                let (model_id, interface) = model_of(&document, &command.models)?;
+                if model_id != twin.model && command.models.is_decommissioned(&model_id) {
+                    return Err(TwinError::ModelDecommissioned {
+                        model_id: model_id.to_string(),
+                    });
+                }
+                validate(&document, &interface)?;
+                interface
+            }
+        };
+        self.validated.remember(self.version + 1, &interface);
         Ok(vec![Event::TwinPatched {
             at_ms: command.at_ms,
             patch: patch.to_json_text(),
         }])
     }
 
+    /// Validates only the values `patch` sets, when that answers exactly as validating the whole
+    /// patched document would: the patch only sets existing properties (so it applies, and the
+    /// metadata, the model and the components stay as they were), and the rest of the document
+    /// is known to satisfy the model's current Interface (see `validated`). The first refusal
+    /// is the same too, because both check properties in the document's key order. `None`:
+    /// validate the whole document instead.
+    fn validated_properties(
+        &self,
+        twin: &Twin,
+        patch: &Patch,
+        models: &ModelRegistry,
+    ) -> Option<Result<Arc<Interface>, TwinError>> {
+        let Some(interface) = models.interface_of(&twin.model) else {
+            // The whole check would refuse this too, but let it say so.
+            return None;
+        };
+        if !self.validated.holds(twin.version, interface) {
+            return None;
+        }
+        let values = patch.property_values(&twin.document)?;
+        let checked = values
+            .iter()
+            .try_for_each(|(name, value)| interface.validate_property(name, value))
+            .map(|()| interface.clone())
+            .map_err(TwinError::from);
+        Some(checked)
+    }
+
     fn delete(&self, command: DeleteTwin) -> Result<Vec<Event>, TwinError> {
         let twin = self.existing()?;
-        check_if_match(
-            command.if_match.as_ref(),
-            &format!("twin {}", self.twin_id),
-            &twin.etag(),
-        )?;
+        check_if_match(command.if_match.as_ref(), || self.describe(), twin.version)?;
         let outgoing = twin.relationships.len();
         if outgoing > 0 || command.incoming_relationships > 0 {
             return Err(TwinError::RelationshipsNotDeleted {
@@ -197,6 +226,11 @@ impl TwinState {
         } else {
             Err(self.component_not_found(component))
         }
+    }
+
+    /// The twin, as precondition failures name it.
+    fn describe(&self) -> String {
+        format!("twin {}", self.twin_id)
     }
 
     pub(super) fn component_not_found(&self, component: &str) -> TwinError {

@@ -7,6 +7,8 @@
 //! - `document`: the stored shape of a twin's content, and its validation against the model.
 //! - `patch`: JSON Patch, and the paths a client may write. `apply`: the state changes.
 //! - `render`: ADT's twin, component and relationship documents. `error`: [`TwinError`].
+//! - `validated`: which Interface the current document is known to satisfy, so that a patch
+//!   is validated only where it changes the twin.
 //!
 //! Every record of the stream, telemetry included, is one version; a twin's ETag is the version
 //! of its last change, a relationship's the version of its own.
@@ -22,6 +24,7 @@ mod render;
 mod state;
 #[cfg(test)]
 mod tests;
+mod validated;
 
 use twinlog_migrations::Event;
 

@@ -5,7 +5,7 @@ use json_patch::jsonptr::{Pointer, PointerBuf};
 use json_patch::PatchOperation;
 use serde_json::{Map, Value};
 
-use super::document::{is_component, sync_metadata, METADATA, MODEL, SOURCE_TIME};
+use super::document::{is_component, sync_key, METADATA, MODEL, SOURCE_TIME};
 use super::error::TwinError;
 
 /// A patch parsed and checked against the paths it may touch.
@@ -104,6 +104,39 @@ impl Patch {
             .collect()
     }
 
+    /// When every operation adds or replaces `/name` for an existing property `name` of the
+    /// twin with a value that is not a component, the properties the patch sets and their final
+    /// values, in the document's key order; otherwise `None`. Such a patch always applies, and
+    /// leaves the metadata, the components and the other properties as they were.
+    pub(super) fn property_values<'p>(
+        &'p self,
+        document: &Map<String, Value>,
+    ) -> Option<Vec<(String, &'p Value)>> {
+        let mut values: Vec<(String, &Value)> = Vec::with_capacity(self.0.len());
+        for operation in &self.0 {
+            let value = match operation {
+                PatchOperation::Add(op) => &op.value,
+                PatchOperation::Replace(op) => &op.value,
+                _ => return None,
+            };
+            let mut tokens = operation.path().tokens();
+            let name = tokens.next()?.decoded().into_owned();
+            let sets_property = tokens.next().is_none()
+                && !name.starts_with('$')
+                && !is_component(value)
+                && document.get(&name).is_some_and(|old| !is_component(old));
+            if !sets_property {
+                return None;
+            }
+            match values.iter_mut().find(|(set, _)| *set == name) {
+                Some(earlier) => earlier.1 = value,
+                None => values.push((name, value)),
+            }
+        }
+        values.sort_by(|(a, _), (b, _)| a.cmp(b));
+        Some(values)
+    }
+
     /// Checks that every path is a relationship property, not a `$` key.
     pub(super) fn check_relationship_paths(&self) -> Result<(), TwinError> {
         for (index, operation) in self.0.iter().enumerate() {
@@ -121,10 +154,22 @@ impl Patch {
         Ok(())
     }
 
-    /// Applies the operations one by one to a twin document, keeping its property metadata in
-    /// step after each (see `document::sync_metadata`).
-    pub(super) fn apply_to_twin(&self, document: &mut Map<String, Value>) -> Result<(), TwinError> {
-        self.apply(document, sync_metadata)
+    /// Applies the operations one by one to a twin document whose metadata is in step, and
+    /// keeps it in step after each (so that a later operation of the same patch can set the
+    /// `sourceTime` of a property an earlier one added). `targets` are [`Patch::twin_targets`].
+    pub(super) fn apply_to_twin(
+        &self,
+        document: &mut Map<String, Value>,
+        targets: &[Touched],
+    ) -> Result<(), TwinError> {
+        self.apply(document, |index, document| match &targets[index] {
+            Touched::Model => {}
+            Touched::TopLevel(name) => sync_key(document, None, name),
+            Touched::ComponentProperty {
+                component,
+                property,
+            } => sync_key(document, Some(component), property),
+        })
     }
 
     /// Applies the operations to a relationship's properties.
@@ -132,13 +177,13 @@ impl Patch {
         &self,
         properties: &mut Map<String, Value>,
     ) -> Result<(), TwinError> {
-        self.apply(properties, |_| {})
+        self.apply(properties, |_, _| {})
     }
 
     fn apply(
         &self,
         target: &mut Map<String, Value>,
-        after_each: impl Fn(&mut Map<String, Value>),
+        after_each: impl Fn(usize, &mut Map<String, Value>),
     ) -> Result<(), TwinError> {
         let mut document = Value::Object(std::mem::take(target));
         let mut outcome = Ok(());
@@ -153,7 +198,7 @@ impl Patch {
                 break;
             }
             if let Value::Object(map) = &mut document {
-                after_each(map);
+                after_each(index, map);
             }
         }
         // Every operation has a non-empty path, so the document stays an object.

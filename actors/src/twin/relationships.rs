@@ -23,10 +23,10 @@ impl TwinState {
         let relationship_id = &command.relationship_id;
         check_if_none_match(
             command.if_none_match_any,
-            &self.describe_relationship(relationship_id),
+            || self.describe_relationship(relationship_id),
             twin.relationships
                 .get(relationship_id)
-                .map(|existing| existing.etag()),
+                .map(|existing| existing.version),
         )?;
         let Value::Object(body) = &command.body else {
             return Err(TwinError::InvalidArgument {
@@ -116,8 +116,8 @@ impl TwinState {
         let relationship = self.relationship(&command.relationship_id)?;
         check_if_match(
             command.if_match.as_ref(),
-            &self.describe_relationship(&command.relationship_id),
-            &relationship.etag(),
+            || self.describe_relationship(&command.relationship_id),
+            relationship.version,
         )?;
         let patch = Patch::parse(&command.patch)?;
         patch.check_relationship_paths()?;
@@ -148,8 +148,8 @@ impl TwinState {
         let relationship = self.relationship(&command.relationship_id)?;
         check_if_match(
             command.if_match.as_ref(),
-            &self.describe_relationship(&command.relationship_id),
-            &relationship.etag(),
+            || self.describe_relationship(&command.relationship_id),
+            relationship.version,
         )?;
         Ok(vec![Event::RelationshipDeleted {
             at_ms: command.at_ms,

@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use twinlog_dtdl::Dtmi;
 
 use super::error::TwinError;
+use super::validated::Validated;
 
 /// How many recent telemetry `Message-Id`s a twin remembers, to accept a resent message without
 /// recording it twice. A count, not a time window: the `Telemetry` event carries no time of its
@@ -23,6 +24,7 @@ pub struct TwinState {
     pub(super) version: u64,
     pub(super) twin: Option<Twin>,
     pub(super) telemetry: TelemetryWindow,
+    pub(super) validated: Validated,
 }
 
 /// A twin that exists.
@@ -102,6 +104,7 @@ impl TwinState {
             version: 0,
             twin: None,
             telemetry: TelemetryWindow::default(),
+            validated: Validated::default(),
         }
     }
 

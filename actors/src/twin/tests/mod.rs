@@ -6,6 +6,7 @@ mod relationships;
 mod replay;
 mod telemetry;
 mod twins;
+mod validated;
 
 use std::sync::{Arc, OnceLock};
 

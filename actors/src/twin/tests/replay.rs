@@ -6,23 +6,23 @@ use twinlog_dtdl::Dtmi;
 use super::*;
 
 /// A small deterministic generator (xorshift64), so that a failing sequence repeats.
-struct Dice(u64);
+pub(super) struct Dice(pub(super) u64);
 
 impl Dice {
-    fn roll(&mut self, sides: usize) -> usize {
+    pub(super) fn roll(&mut self, sides: usize) -> usize {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         (self.0 % sides as u64) as usize
     }
 
-    fn pick<T: Clone>(&mut self, choices: &[T]) -> T {
+    pub(super) fn pick<T: Clone>(&mut self, choices: &[T]) -> T {
         choices[self.roll(choices.len())].clone()
     }
 }
 
-const SEQUENCES: u64 = 40;
-const COMMANDS_PER_SEQUENCE: usize = 60;
+pub(super) const SEQUENCES: u64 = 40;
+pub(super) const COMMANDS_PER_SEQUENCE: usize = 60;
 
 fn bodies() -> Vec<Value> {
     vec![
@@ -47,6 +47,9 @@ fn patches() -> Vec<Value> {
         json!([{"op": "replace", "path": "/$metadata/$model", "value": SENSOR}, {"op": "remove", "path": "/display"}, {"op": "remove", "path": "/mode"}]),
         json!([{"op": "replace", "path": "/$metadata/$model", "value": THERMOSTAT}, {"op": "add", "path": "/display", "value": {"$metadata": {}}}]),
         json!([{"op": "replace", "path": "/target", "value": "bad"}]),
+        json!([{"op": "replace", "path": "/target", "value": 1}, {"op": "add", "path": "/mode", "value": "heat"}, {"op": "replace", "path": "/target", "value": 2}]),
+        json!([{"op": "add", "path": "/target", "value": "bad"}, {"op": "replace", "path": "/mode", "value": "warm"}]),
+        json!([{"op": "replace", "path": "/target", "value": {"$metadata": {}}}]),
         json!([{"op": "copy", "from": "/target", "path": "/x"}]),
         json!({"not": "a patch"}),
         json!([1, 2, 3]),
@@ -65,7 +68,7 @@ fn relationship_bodies() -> Vec<Value> {
     ]
 }
 
-fn random_command(dice: &mut Dice, at_ms: u64) -> TwinCommand {
+pub(super) fn random_command(dice: &mut Dice, at_ms: u64) -> TwinCommand {
     let if_match = dice.pick(&[
         None,
         Some(IfMatch::Any),
