@@ -72,12 +72,27 @@ impl LogReader {
 
     /// The record stored under `lsn`, if any.
     pub fn get(&self, lsn: u64) -> Result<Option<StoredRecord>, ReadError> {
+        match self.events()? {
+            Some(table) => self.get_in(&table, lsn),
+            None => Ok(None),
+        }
+    }
+
+    /// The `events` table in a fresh snapshot (`None`: the log has never had one).
+    fn events(&self) -> Result<Option<redb::ReadOnlyTable<u64, &'static [u8]>>, ReadError> {
         let txn = self.db.begin_read().map_err(|e| self.storage(e))?;
-        let table = match txn.open_table(EVENTS) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(self.storage(e)),
-        };
+        match txn.open_table(EVENTS) {
+            Ok(table) => Ok(Some(table)),
+            Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+            Err(e) => Err(self.storage(e)),
+        }
+    }
+
+    fn get_in(
+        &self,
+        table: &redb::ReadOnlyTable<u64, &'static [u8]>,
+        lsn: u64,
+    ) -> Result<Option<StoredRecord>, ReadError> {
         let bytes = table.get_owned(lsn).map_err(|e| self.storage(e))?;
         Ok(bytes.map(|bytes| StoredRecord { lsn, bytes }))
     }
@@ -105,8 +120,11 @@ impl LogReader {
         let mut stream = Vec::new();
         let mut lsn = head.lsn;
         let mut version = head.version;
+        // One snapshot for the whole walk: cheaper than one per record, and consistent.
+        let table = self.events()?;
         while version >= from_version.max(1) && lsn != 0 {
-            let stored = self.get(lsn)?.ok_or(ReadError::Gap {
+            let stored = table.as_ref().map(|t| self.get_in(t, lsn)).transpose()?.flatten();
+            let stored = stored.ok_or(ReadError::Gap {
                 path: self.path.to_path_buf(),
                 expected: lsn,
                 found: None,
