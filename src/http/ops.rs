@@ -22,8 +22,7 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain").body("ok\n")
 }
 
-/// The node takes writes: it is its region's primary. (Whether its log writer has failed a
-/// commit is not yet visible outside `EventLog`; such a failure shows as 503s on writes.)
+/// The node takes writes: it is its region's primary and its log writer accepts appends.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready for writes"), (status = 503, description = "not ready", body = super::error::ErrorResponse)))]
 pub async fn readyz(state: web::Data<AppState>) -> ApiResult {
     let log = state.data_plane.log();
@@ -32,6 +31,13 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult {
             "this node is a {} of region {}; writes go to its primary",
             log.meta().role,
             log.meta().region
+        )));
+    }
+    if !log.accepts_appends() {
+        return Err(ApiError::not_ready(format!(
+            "the event log of region {} refuses appends after a failed commit at LSN {}; restart the node",
+            log.meta().region,
+            log.head().lsn
         )));
     }
     Ok(HttpResponse::Ok()

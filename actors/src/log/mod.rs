@@ -84,6 +84,8 @@ pub struct LogHead {
 pub struct LogStats {
     pub commits: AtomicU64,
     pub events: AtomicU64,
+    /// Set when a commit has failed: the writer refuses appends until the log is reopened.
+    pub failed: std::sync::atomic::AtomicBool,
 }
 
 impl LogStats {
@@ -252,6 +254,16 @@ impl EventLog {
 
     pub fn stats(&self) -> &LogStats {
         &self.inner.stats
+    }
+
+    /// Whether appends can succeed: the writer runs and has not failed a commit.
+    pub fn accepts_appends(&self) -> bool {
+        let running = self
+            .inner
+            .writer
+            .as_ref()
+            .is_some_and(|writer| !writer.is_finished());
+        running && !self.inner.stats.failed.load(Ordering::Relaxed)
     }
 
     pub fn reader(&self) -> &LogReader {

@@ -61,6 +61,7 @@ fn appends_get_contiguous_lsns_and_per_twin_versions() {
     let acks = rt.block_on(log.append(vec![event("b", 4)])).unwrap();
     assert_eq!((acks[0].lsn, acks[0].twin_version), (4, 2));
     assert_eq!(log.head().lsn, 4);
+    assert!(log.accepts_appends());
     assert_eq!(log.twin_head("a"), Some(TwinHead { version: 2, lsn: 3 }));
     let all = replayed(&log);
     assert_eq!(all.len(), 4);

@@ -81,6 +81,7 @@ impl LogWriter {
                 let reason = error.to_string();
                 tracing::error!(last_durable_lsn = self.head.lsn, error = %reason, "log commit failed; refusing appends");
                 self.failed = Some(reason.clone());
+                self.stats.failed.store(true, Ordering::Relaxed);
                 let error = AppendError::Storage {
                     last_durable_lsn: self.head.lsn,
                     reason,
