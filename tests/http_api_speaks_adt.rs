@@ -389,6 +389,19 @@ fn telemetry_needs_a_message_id_and_batches_report_each_line() {
         .and_then(|n| n.parse::<f64>().ok())
         .unwrap();
     assert!(appended >= 302.0, "{appended}");
+    let batch_events_sum = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("twinlog_log_commit_batch_events_sum "))
+        .and_then(|n| n.parse::<f64>().ok())
+        .unwrap();
+    assert_eq!(
+        batch_events_sum, appended,
+        "the commit-size histogram sums the appended events"
+    );
+    assert!(
+        metrics.contains(r#"twinlog_log_commit_batch_events_bucket{le="+Inf"}"#),
+        "{metrics}"
+    );
 }
 
 #[test]

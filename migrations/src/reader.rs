@@ -123,7 +123,11 @@ impl LogReader {
         // One snapshot for the whole walk: cheaper than one per record, and consistent.
         let table = self.events()?;
         while version >= from_version.max(1) && lsn != 0 {
-            let stored = table.as_ref().map(|t| self.get_in(t, lsn)).transpose()?.flatten();
+            let stored = table
+                .as_ref()
+                .map(|t| self.get_in(t, lsn))
+                .transpose()?
+                .flatten();
             let stored = stored.ok_or(ReadError::Gap {
                 path: self.path.to_path_buf(),
                 expected: lsn,

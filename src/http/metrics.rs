@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::log::BATCH_EVENTS_BUCKETS;
 
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS_S: [f64; 14] = [
@@ -75,7 +76,7 @@ impl Metrics {
         let log = data_plane.log();
         let stats = log.stats();
         let supervisor = data_plane.supervisor().stats();
-        let figures: [(&str, &str, &str, f64); 8] = [
+        let figures: [(&str, &str, &str, f64); 7] = [
             (
                 "twinlog_log_events_appended_total",
                 "counter",
@@ -87,12 +88,6 @@ impl Metrics {
                 "counter",
                 "Log commits (one fsync each) since start.",
                 stats.commits.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                "twinlog_log_commit_batch_events_mean",
-                "gauge",
-                "Mean events per commit since start.",
-                stats.mean_batch_events(),
             ),
             (
                 "twinlog_log_head_lsn",
@@ -131,6 +126,20 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
             );
         }
+        const BATCH: &str = "twinlog_log_commit_batch_events";
+        let _ = writeln!(
+            out,
+            "# HELP {BATCH} Events per log commit.\n# TYPE {BATCH} histogram"
+        );
+        let events = stats.events.load(Ordering::Relaxed) as f64;
+        write_histogram(
+            &mut out,
+            BATCH,
+            "",
+            &BATCH_EVENTS_BUCKETS,
+            &stats.batch_events_counts(),
+            events,
+        );
         out
     }
 
@@ -159,25 +168,59 @@ impl Metrics {
             let _ = writeln!(out, "{COUNT}{{{}}} {count}", labels(key));
         }
         let _ = writeln!(out, "# HELP {LATENCY} Request latency, from the first middleware to the reply.\n# TYPE {LATENCY} histogram");
-        for (key, count) in keys.iter().zip(&counts) {
+        for key in &keys {
             let one = &series[*key];
-            let labels = labels(key);
-            let mut cumulative = 0;
-            for (bound, bucket) in LATENCY_BUCKETS_S.iter().zip(&one.buckets) {
-                cumulative += bucket.load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    r#"{LATENCY}_bucket{{{labels},le="{bound}"}} {cumulative}"#
-                );
-            }
+            let counts: Vec<u64> = one
+                .buckets
+                .iter()
+                .map(|b| b.load(Ordering::Relaxed))
+                .collect();
             let sum_s = one.sum_us.load(Ordering::Relaxed) as f64 / 1e6;
-            let _ = writeln!(out, r#"{LATENCY}_bucket{{{labels},le="+Inf"}} {count}"#);
-            let _ = writeln!(
+            write_histogram(
                 out,
-                "{LATENCY}_sum{{{labels}}} {sum_s}\n{LATENCY}_count{{{labels}}} {count}"
+                LATENCY,
+                &labels(key),
+                &LATENCY_BUCKETS_S,
+                &counts,
+                sum_s,
             );
         }
     }
+}
+
+/// One histogram's series: cumulative buckets, `+Inf`, sum and count. `counts` holds one count per
+/// bound, not cumulative, then one for values above the last bound.
+fn write_histogram<B: std::fmt::Display>(
+    out: &mut String,
+    name: &str,
+    labels: &str,
+    bounds: &[B],
+    counts: &[u64],
+    sum: f64,
+) {
+    let with = |extra: &str| match (labels.is_empty(), extra.is_empty()) {
+        (true, true) => String::new(),
+        (true, false) => format!("{{{extra}}}"),
+        (false, true) => format!("{{{labels}}}"),
+        (false, false) => format!("{{{labels},{extra}}}"),
+    };
+    let mut cumulative = 0;
+    for (bound, count) in bounds.iter().zip(counts) {
+        cumulative += count;
+        let _ = writeln!(
+            out,
+            "{name}_bucket{} {cumulative}",
+            with(&format!(r#"le="{bound}""#))
+        );
+    }
+    let total: u64 = counts.iter().sum();
+    let _ = writeln!(out, "{name}_bucket{} {total}", with(r#"le="+Inf""#));
+    let _ = writeln!(
+        out,
+        "{name}_sum{} {sum}\n{name}_count{} {total}",
+        with(""),
+        with("")
+    );
 }
 
 fn total(series: &Series) -> u64 {

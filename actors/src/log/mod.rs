@@ -79,6 +79,10 @@ pub struct LogHead {
     pub time_ms: u64,
 }
 
+/// Upper bounds of the commit-size buckets of [`LogStats`], in events per commit.
+pub const BATCH_EVENTS_BUCKETS: [u64; 13] =
+    [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096];
+
 /// Counters of the writer's work, for metrics and benchmarks.
 #[derive(Debug, Default)]
 pub struct LogStats {
@@ -86,9 +90,29 @@ pub struct LogStats {
     pub events: AtomicU64,
     /// Set when a commit has failed: the writer refuses appends until the log is reopened.
     pub failed: std::sync::atomic::AtomicBool,
+    /// Commits per size bucket ([`BATCH_EVENTS_BUCKETS`], then one for larger), not cumulative.
+    batch_events: [AtomicU64; BATCH_EVENTS_BUCKETS.len() + 1],
 }
 
 impl LogStats {
+    pub(super) fn record_commit(&self, events: u64) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.events.fetch_add(events, Ordering::Relaxed);
+        let bucket = BATCH_EVENTS_BUCKETS
+            .iter()
+            .position(|&bound| events <= bound)
+            .unwrap_or(BATCH_EVENTS_BUCKETS.len());
+        self.batch_events[bucket].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Commits per size bucket, in the order of [`BATCH_EVENTS_BUCKETS`] plus one for larger.
+    pub fn batch_events_counts(&self) -> Vec<u64> {
+        self.batch_events
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect()
+    }
+
     /// The mean events per commit since the log was opened.
     pub fn mean_batch_events(&self) -> f64 {
         let commits = self.commits.load(Ordering::Relaxed);

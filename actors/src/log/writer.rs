@@ -203,10 +203,7 @@ impl LogWriter {
         }
         self.head = batch.head;
         self.published.send_replace(batch.head);
-        self.stats.commits.fetch_add(1, Ordering::Relaxed);
-        self.stats
-            .events
-            .fetch_add(events as u64, Ordering::Relaxed);
+        self.stats.record_commit(events as u64);
     }
 }
 
