@@ -142,29 +142,32 @@ fn durable_commands(c: &mut Criterion) {
         .sample_size(10)
         .warm_up_time(Duration::from_secs(2))
         .measurement_time(Duration::from_secs(15));
+    // Each round targets other twins, so that successive iterations do not repeat one pattern.
     let mut round = 0;
+    let mut timed = |iters: u64, run: &dyn Fn(u64)| {
+        let started = Instant::now();
+        for _ in 0..iters {
+            round += 1;
+            run(round);
+        }
+        started.elapsed()
+    };
     group.bench_function("twin_actors", |b| {
         b.iter_custom(|iters| {
-            let started = Instant::now();
-            for _ in 0..iters {
-                round += 1;
+            timed(iters, &|round| {
                 region
                     .system
-                    .block_on(commands_through_actors(&region.plane, round));
-            }
-            started.elapsed()
+                    .block_on(commands_through_actors(&region.plane, round))
+            })
         })
     });
     group.bench_function("tokio_mpsc_pipeline", |b| {
         b.iter_custom(|iters| {
-            let started = Instant::now();
-            for _ in 0..iters {
-                round += 1;
+            timed(iters, &|round| {
                 region
                     .system
-                    .block_on(commands_through_mpsc(region.plane.log(), round));
-            }
-            started.elapsed()
+                    .block_on(commands_through_mpsc(region.plane.log(), round))
+            })
         })
     });
     group.finish();

@@ -13,6 +13,8 @@
 //!   and telemetry, over the registry, the twin actors and the incoming-relationship index.
 //! - [`region`]: [`region::RegionSupervisor`] and the twin actors it starts, restarts and
 //!   quarantines: intra-region high availability.
+//! - [`query`]: ADT's query language, parsed and checked into a [`query::Query`] AST with
+//!   ADT's limits and `SqlQueryError`s; the read model evaluates it.
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
 //! `twinlog_migrations`.
@@ -21,5 +23,6 @@ pub mod aggregate;
 pub mod data_plane;
 pub mod log;
 pub mod models;
+pub mod query;
 pub mod region;
 pub mod twin;

@@ -61,9 +61,52 @@ impl TwinAggregate for Counter {
     }
 }
 
-fn region(log: EventLog, options: RegionOptions) -> RegionSupervisor<Counter> {
-    let arbiters = (0..2).map(|_| Arbiter::new().handle()).collect();
-    RegionSupervisor::new(log, options, arbiters)
+type Outcome = Result<u64, TwinFailure<Refused>>;
+
+/// Runs `test` against a fresh log and a region of `options` on two arbiters.
+fn with_region<F: std::future::Future<Output = ()>>(
+    options: RegionOptions,
+    test: impl FnOnce(RegionSupervisor<Counter>, EventLog) -> F,
+) {
+    let dir = tempfile::tempdir().unwrap();
+    System::new().block_on(async {
+        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
+        let arbiters = (0..2).map(|_| Arbiter::new().handle()).collect();
+        test(RegionSupervisor::new(log.clone(), options, arbiters), log).await
+    });
+}
+
+fn total(counter: &Counter) -> u64 {
+    counter.total
+}
+
+/// Sends `command` (or only reads) to `twin` and returns its total afterwards.
+async fn send(
+    region: &RegionSupervisor<Counter>,
+    twin: &str,
+    command: Option<CounterCommand>,
+) -> Outcome {
+    region.request(twin, command, total).await
+}
+
+/// Sends every command at once, each from its own task, and returns the outcomes in order.
+async fn send_concurrently(
+    region: &RegionSupervisor<Counter>,
+    twin: &str,
+    commands: Vec<CounterCommand>,
+) -> Vec<Outcome> {
+    let tasks: Vec<_> = commands
+        .into_iter()
+        .map(|command| {
+            let (region, twin) = (region.clone(), twin.to_owned());
+            actix_rt::spawn(async move { send(&region, &twin, Some(command)).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.unwrap());
+    }
+    outcomes
 }
 
 /// The total a fresh replay of the twin's stream gives.
@@ -75,11 +118,14 @@ fn replayed_total(log: &EventLog, twin: &str) -> u64 {
     state.total
 }
 
-fn quick_restarts() -> RestartPolicy {
-    RestartPolicy {
-        backoff_initial: Duration::from_millis(1),
-        backoff_max: Duration::from_millis(20),
-        ..RestartPolicy::default()
+fn quick_restarts() -> RegionOptions {
+    RegionOptions {
+        restart: RestartPolicy {
+            backoff_initial: Duration::from_millis(1),
+            backoff_max: Duration::from_millis(20),
+            ..RestartPolicy::default()
+        },
+        ..RegionOptions::new("test")
     }
 }
 
@@ -87,37 +133,29 @@ fn quick_restarts() -> RestartPolicy {
 fn ten_thousand_twins_with_one_percent_panics_lose_nothing_else() {
     const TWINS: u64 = 10_000;
     const COMMANDS_PER_TWIN: u64 = 3;
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let options = RegionOptions {
-            restart: quick_restarts(),
-            ..RegionOptions::new("test")
-        };
-        let region = region(log.clone(), options);
-        // Every hundredth command panics: 1% of all commands, spread over the twins.
-        let is_panic = |twin: u64, n: u64| (twin * COMMANDS_PER_TWIN + n) % 100 == 37;
-        let mut tasks = Vec::new();
-        for twin in 0..TWINS {
-            let region = region.clone();
-            tasks.push(actix_rt::spawn(async move {
-                let id = format!("twin-{twin}");
-                let mut outcomes = Vec::new();
-                for n in 0..COMMANDS_PER_TWIN {
-                    let command = if is_panic(twin, n) {
-                        CounterCommand::Panic
-                    } else {
-                        CounterCommand::Add(n + 1)
-                    };
-                    outcomes.push(
-                        region
-                            .request(&id, Some(command), |c: &Counter| c.total)
-                            .await,
-                    );
-                }
-                outcomes
-            }));
+    // Every hundredth command panics: 1% of all commands, spread over the twins.
+    let is_panic = |twin: u64, n: u64| (twin * COMMANDS_PER_TWIN + n) % 100 == 37;
+    let command = move |twin: u64, n: u64| {
+        if is_panic(twin, n) {
+            CounterCommand::Panic
+        } else {
+            CounterCommand::Add(n + 1)
         }
+    };
+    with_region(quick_restarts(), |region, log| async move {
+        let tasks: Vec<_> = (0..TWINS)
+            .map(|twin| {
+                let region = region.clone();
+                actix_rt::spawn(async move {
+                    let id = format!("twin-{twin}");
+                    let mut outcomes = Vec::new();
+                    for n in 0..COMMANDS_PER_TWIN {
+                        outcomes.push(send(&region, &id, Some(command(twin, n))).await);
+                    }
+                    outcomes
+                })
+            })
+            .collect();
         let mut panics = 0;
         for (twin, task) in tasks.into_iter().enumerate() {
             for (n, outcome) in task.await.unwrap().into_iter().enumerate() {
@@ -139,11 +177,7 @@ fn ten_thousand_twins_with_one_percent_panics_lose_nothing_else() {
                 .filter(|&n| !is_panic(twin, n))
                 .map(|n| n + 1)
                 .sum();
-            let live = region
-                .request(&id, None, |c: &Counter| c.total)
-                .await
-                .unwrap();
-            assert_eq!(live, expected, "{id}");
+            assert_eq!(send(&region, &id, None).await.unwrap(), expected, "{id}");
             assert_eq!(
                 replayed_total(&log, &id),
                 expected,
@@ -158,79 +192,48 @@ fn ten_thousand_twins_with_one_percent_panics_lose_nothing_else() {
 
 #[test]
 fn commands_queued_behind_a_panic_are_retried_on_the_restarted_actor() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let options = RegionOptions {
-            restart: quick_restarts(),
-            ..RegionOptions::new("test")
-        };
-        let region = region(log.clone(), options);
-        let mut tasks = Vec::new();
-        for n in 0..50u64 {
-            let region = region.clone();
-            let command = if n == 10 {
-                CounterCommand::Panic
-            } else {
-                CounterCommand::Add(1)
-            };
-            tasks.push(actix_rt::spawn(async move {
-                region
-                    .request("busy", Some(command), |c: &Counter| c.total)
-                    .await
-            }));
-        }
-        let mut failed = 0;
-        for task in tasks {
-            if task.await.unwrap().is_err() {
-                failed += 1;
-            }
-        }
-        assert_eq!(failed, 1, "only the panicking command may fail");
+    with_region(quick_restarts(), |region, log| async move {
+        let commands = (0..50)
+            .map(|n| {
+                if n == 10 {
+                    CounterCommand::Panic
+                } else {
+                    CounterCommand::Add(1)
+                }
+            })
+            .collect();
+        let outcomes = send_concurrently(&region, "busy", commands).await;
         assert_eq!(
-            region
-                .request("busy", None, |c: &Counter| c.total)
-                .await
-                .unwrap(),
-            49
+            outcomes.iter().filter(|o| o.is_err()).count(),
+            1,
+            "only the panicking command may fail"
         );
+        assert_eq!(send(&region, "busy", None).await.unwrap(), 49);
         assert_eq!(replayed_total(&log, "busy"), 49);
     });
 }
 
 #[test]
 fn a_twin_that_keeps_failing_is_quarantined_and_others_are_untouched() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let restart = RestartPolicy {
-            limit: restart_limit(2, Duration::from_secs(10)),
-            quarantine_cooldown: Duration::from_millis(300),
-            ..quick_restarts()
+    let mut options = quick_restarts();
+    options.restart.limit = restart_limit(2, Duration::from_secs(10));
+    options.restart.quarantine_cooldown = Duration::from_millis(300);
+    with_region(options, |region, log| async move {
+        let fail_three_times = || async {
+            for _ in 0..3 {
+                let outcome = send(&region, "bad", Some(CounterCommand::Panic)).await;
+                assert!(matches!(outcome, Err(TwinFailure::Panicked { .. })));
+            }
         };
-        let region = region(
-            log.clone(),
-            RegionOptions {
-                restart,
-                ..RegionOptions::new("test")
-            },
-        );
-        region
-            .request("good", Some(CounterCommand::Add(5)), |c: &Counter| c.total)
+        send(&region, "good", Some(CounterCommand::Add(5)))
             .await
             .unwrap();
-        region
-            .request("bad", Some(CounterCommand::Add(7)), |c: &Counter| c.total)
+        send(&region, "bad", Some(CounterCommand::Add(7)))
             .await
             .unwrap();
-        for _ in 0..3 {
-            let outcome = region
-                .request("bad", Some(CounterCommand::Panic), |c: &Counter| c.total)
-                .await;
-            assert!(matches!(outcome, Err(TwinFailure::Panicked { .. })));
-        }
+        fail_three_times().await;
         // Three restarts within the window exceed the limit of two.
-        let outcome = region.request("bad", None, |c: &Counter| c.total).await;
+        let outcome = send(&region, "bad", None).await;
         assert!(
             matches!(outcome, Err(TwinFailure::Quarantined { restarts: 3, .. })),
             "{:?}",
@@ -238,8 +241,7 @@ fn a_twin_that_keeps_failing_is_quarantined_and_others_are_untouched() {
         );
         assert_eq!(region.stats().quarantined_twins(), 1);
         assert_eq!(
-            region
-                .request("good", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
+            send(&region, "good", Some(CounterCommand::Add(1)))
                 .await
                 .unwrap(),
             6
@@ -247,19 +249,13 @@ fn a_twin_that_keeps_failing_is_quarantined_and_others_are_untouched() {
 
         tokio::time::sleep(Duration::from_millis(350)).await;
         assert_eq!(
-            region
-                .request("bad", None, |c: &Counter| c.total)
-                .await
-                .unwrap(),
-            7
+            send(&region, "bad", None).await.unwrap(),
+            7,
+            "back after the cool-down"
         );
         assert_eq!(region.stats().quarantined_twins(), 0);
 
-        for _ in 0..3 {
-            let _ = region
-                .request("bad", Some(CounterCommand::Panic), |c: &Counter| c.total)
-                .await;
-        }
+        fail_three_times().await;
         // The third failure's actor reports its stop just after its reply: wait for the verdict.
         for _ in 0..100 {
             if region.stats().quarantined_twins() == 1 {
@@ -272,8 +268,7 @@ fn a_twin_that_keeps_failing_is_quarantined_and_others_are_untouched() {
             "an operator clears the quarantine"
         );
         assert_eq!(
-            region
-                .request("bad", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
+            send(&region, "bad", Some(CounterCommand::Add(1)))
                 .await
                 .unwrap(),
             8
@@ -284,32 +279,20 @@ fn a_twin_that_keeps_failing_is_quarantined_and_others_are_untouched() {
 
 #[test]
 fn an_idle_twin_passivates_and_rehydrates_to_its_replay() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let options = RegionOptions {
-            idle_timeout: Duration::from_millis(100),
-            ..RegionOptions::new("test")
-        };
-        let region = region(log.clone(), options);
+    let options = RegionOptions {
+        idle_timeout: Duration::from_millis(100),
+        ..RegionOptions::new("test")
+    };
+    with_region(options, |region, log| async move {
         for n in 1..=10 {
-            region
-                .request("sleepy", Some(CounterCommand::Add(n)), |c: &Counter| {
-                    c.total
-                })
+            send(&region, "sleepy", Some(CounterCommand::Add(n)))
                 .await
                 .unwrap();
         }
         assert_eq!(region.stats().active_twins(), 1);
         tokio::time::sleep(Duration::from_millis(400)).await;
         assert_eq!(region.stats().active_twins(), 0, "the idle actor stopped");
-        assert_eq!(
-            region
-                .request("sleepy", None, |c: &Counter| c.total)
-                .await
-                .unwrap(),
-            55
-        );
+        assert_eq!(send(&region, "sleepy", None).await.unwrap(), 55);
         assert_eq!(replayed_total(&log, "sleepy"), 55);
         assert_eq!(region.stats().restarts(), 0, "passivation is not a restart");
     });
@@ -317,28 +300,15 @@ fn an_idle_twin_passivates_and_rehydrates_to_its_replay() {
 
 #[test]
 fn a_twin_with_too_many_outstanding_requests_refuses_more() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let region = region(
-            log.clone(),
-            RegionOptions {
-                outstanding_max: 4,
-                ..RegionOptions::new("test")
-            },
-        );
-        let mut tasks = Vec::new();
-        for _ in 0..200 {
-            let region = region.clone();
-            tasks.push(actix_rt::spawn(async move {
-                region
-                    .request("hot", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
-                    .await
-            }));
-        }
+    let options = RegionOptions {
+        outstanding_max: 4,
+        ..RegionOptions::new("test")
+    };
+    with_region(options, |region, log| async move {
+        let outcomes = send_concurrently(&region, "hot", vec![CounterCommand::Add(1); 200]).await;
         let (mut ok, mut busy) = (0, 0);
-        for task in tasks {
-            match task.await.unwrap() {
+        for outcome in outcomes {
+            match outcome {
                 Ok(_) => ok += 1,
                 Err(TwinFailure::Busy {
                     outstanding_max: 4, ..
@@ -354,57 +324,39 @@ fn a_twin_with_too_many_outstanding_requests_refuses_more() {
 
 #[test]
 fn a_rejected_command_changes_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let region = region(log.clone(), RegionOptions::new("test"));
-        region
-            .request("t", Some(CounterCommand::Add(2)), |c: &Counter| c.total)
+    with_region(RegionOptions::new("test"), |region, log| async move {
+        send(&region, "t", Some(CounterCommand::Add(2)))
             .await
             .unwrap();
-        let outcome = region
-            .request("t", Some(CounterCommand::Add(0)), |c: &Counter| c.total)
-            .await;
+        let outcome = send(&region, "t", Some(CounterCommand::Add(0))).await;
         assert!(matches!(outcome, Err(TwinFailure::Rejected(Refused))));
         assert_eq!(log.head().lsn, 1);
-        assert_eq!(
-            region
-                .request("t", None, |c: &Counter| c.total)
-                .await
-                .unwrap(),
-            2
-        );
+        assert_eq!(send(&region, "t", None).await.unwrap(), 2);
     });
 }
 
 #[test]
 fn chaos_panics_only_when_enabled() {
-    let dir = tempfile::tempdir().unwrap();
-    System::new().block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let off = region(log.clone(), RegionOptions::new("test"));
+    with_region(RegionOptions::new("test"), |off, _| async move {
         assert!(!off.arm_chaos("c"));
-        off.request("c", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
-            .await
-            .unwrap();
-        let on = region(
-            log.clone(),
-            RegionOptions {
-                chaos: true,
-                restart: quick_restarts(),
-                ..RegionOptions::new("test")
-            },
-        );
-        assert!(on.arm_chaos("d"));
-        let outcome = on
-            .request("d", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
-            .await;
-        assert!(matches!(outcome, Err(TwinFailure::Panicked { .. })));
         assert_eq!(
-            on.request("d", Some(CounterCommand::Add(1)), |c: &Counter| c.total)
-                .await
-                .unwrap(),
+            send(&off, "c", Some(CounterCommand::Add(1))).await.unwrap(),
             1
         );
     });
+    with_region(
+        RegionOptions {
+            chaos: true,
+            ..quick_restarts()
+        },
+        |on, _| async move {
+            assert!(on.arm_chaos("d"));
+            let outcome = send(&on, "d", Some(CounterCommand::Add(1))).await;
+            assert!(matches!(outcome, Err(TwinFailure::Panicked { .. })));
+            assert_eq!(
+                send(&on, "d", Some(CounterCommand::Add(1))).await.unwrap(),
+                1
+            );
+        },
+    );
 }
