@@ -43,15 +43,7 @@ const V3_EXTENSIONS: [&str; 7] = [
 /// The version of a model. The DTDL context comes first; the others are extensions: DTDL v3
 /// feature extensions, or partner contexts (any other DTMI).
 pub fn parse(context: &Value, at: &str) -> Result<DtdlVersion, (String, ProblemKind)> {
-    let entries: Vec<(String, &Value)> = match context {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| (path::index(at, i), item))
-            .collect(),
-        single => vec![(at.to_owned(), single)],
-    };
-    let mut entries = entries.into_iter();
+    let mut entries = path::one_or_many(context, at).into_iter();
     let version = match entries.next() {
         Some((_, Value::String(text))) if text == V2_CONTEXT => DtdlVersion::V2,
         Some((_, Value::String(text))) if text == V3_CONTEXT => DtdlVersion::V3,

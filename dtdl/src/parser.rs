@@ -73,6 +73,11 @@ impl ModelParser<'_> {
         });
     }
 
+    /// Reports a value at `at` that is not `expected`.
+    pub fn report_wrong_shape(&mut self, at: &str, expected: &'static str) {
+        self.report(at, ProblemKind::WrongShape { expected });
+    }
+
     pub fn object<'v>(
         &mut self,
         value: &'v Value,
@@ -82,7 +87,7 @@ impl ModelParser<'_> {
         match value {
             Value::Object(map) => Some(map),
             _ => {
-                self.report(at, ProblemKind::WrongShape { expected });
+                self.report_wrong_shape(at, expected);
                 None
             }
         }
@@ -164,12 +169,7 @@ impl ModelParser<'_> {
                 let mut names = Vec::with_capacity(items.len());
                 for item in items {
                     let Value::String(name) = item else {
-                        self.report(
-                            &type_at,
-                            ProblemKind::WrongShape {
-                                expected: "strings in `@type`",
-                            },
-                        );
+                        self.report_wrong_shape(&type_at, "strings in `@type`");
                         return None;
                     };
                     names.push(name.as_str());
@@ -177,12 +177,7 @@ impl ModelParser<'_> {
                 names
             }
             Some(_) => {
-                self.report(
-                    &type_at,
-                    ProblemKind::WrongShape {
-                        expected: "a string or an array of strings",
-                    },
-                );
+                self.report_wrong_shape(&type_at, "a string or an array of strings");
                 return None;
             }
         };
@@ -191,17 +186,12 @@ impl ModelParser<'_> {
         for name in names {
             match classes.iter().find(|candidate| **candidate == name) {
                 Some(found) if class.is_none() => class = Some(*found),
-                _ if CLASSES.contains(&name) => {
-                    self.report(
-                        &type_at,
-                        ProblemKind::UnknownType {
-                            found: name.to_owned(),
-                            expected,
-                        },
-                    );
-                    return None;
-                }
-                _ if name.starts_with("dtmi:") && Dtmi::parse(name, DtdlVersion::V3).is_err() => {
+                // A DTDL class not allowed here (or a second one), or a DTMI that does not parse,
+                // is no co-type.
+                _ if CLASSES.contains(&name)
+                    || (name.starts_with("dtmi:")
+                        && Dtmi::parse(name, DtdlVersion::V3).is_err()) =>
+                {
                     self.report(
                         &type_at,
                         ProblemKind::UnknownType {
@@ -235,12 +225,7 @@ impl ModelParser<'_> {
     /// A DTMI in a string, under the rules of this model's version.
     pub fn dtmi(&mut self, value: &Value, at: &str) -> Option<Dtmi> {
         let Value::String(text) = value else {
-            self.report(
-                at,
-                ProblemKind::WrongShape {
-                    expected: "a DTMI string",
-                },
-            );
+            self.report_wrong_shape(at, "a DTMI string");
             return None;
         };
         match Dtmi::parse(text, self.version) {
@@ -266,12 +251,7 @@ impl ModelParser<'_> {
             return None;
         };
         let Value::String(name) = value else {
-            self.report(
-                &name_at,
-                ProblemKind::WrongShape {
-                    expected: "a string",
-                },
-            );
+            self.report_wrong_shape(&name_at, "a string");
             return None;
         };
         let chars = name.chars().count();
@@ -318,12 +298,7 @@ impl ModelParser<'_> {
             None => false,
             Some(Value::Bool(flag)) => *flag,
             Some(_) => {
-                self.report(
-                    &path::key(at, property),
-                    ProblemKind::WrongShape {
-                        expected: "true or false",
-                    },
-                );
+                self.report_wrong_shape(&path::key(at, property), "true or false");
                 false
             }
         }
@@ -345,14 +320,7 @@ impl ModelParser<'_> {
 
     /// The items of a property that holds one element or an array of them, with their paths.
     pub fn one_or_many<'v>(&self, value: &'v Value, at: &str) -> Vec<(String, &'v Value)> {
-        match value {
-            Value::Array(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| (path::index(at, i), item))
-                .collect(),
-            single => vec![(at.to_owned(), single)],
-        }
+        path::one_or_many(value, at)
     }
 }
 

@@ -1,5 +1,7 @@
 //! The JSON paths that problems and value errors point at, such as `$.contents[3].schema`.
 
+use serde_json::Value;
+
 /// `base.key`, or `base['key']` when the key is not a plain identifier (`@id`, `a b`).
 pub fn key(base: &str, key: &str) -> String {
     let plain = key
@@ -14,6 +16,19 @@ pub fn key(base: &str, key: &str) -> String {
             "{base}['{}']",
             key.replace('\\', "\\\\").replace('\'', "\\'")
         )
+    }
+}
+
+/// The items of a value that holds one element or an array of them, each with its path:
+/// `base[i]` for an array's items, `base` for a single value.
+pub fn one_or_many<'v>(value: &'v Value, base: &str) -> Vec<(String, &'v Value)> {
+    match value {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| (index(base, i), item))
+            .collect(),
+        single => vec![(base.to_owned(), single)],
     }
 }
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::error::ApiError;
+use super::error::{refuse_or_pass, ApiError};
 use super::{openapi, ops, AppState};
 
 /// What a token may do.
@@ -159,7 +159,7 @@ pub async fn authorize(
         .app_data::<web::Data<AppState>>()
         .expect("the app carries its state");
     let open = ops::is_probe(request.path()) || request.path() == openapi::OPENAPI_PATH;
-    if let (Some(tokens), false) = (&state.tokens, open) {
+    let refusal = if let (Some(tokens), false) = (&state.tokens, open) {
         let bearer = request
             .headers()
             .get(header::AUTHORIZATION)
@@ -167,7 +167,7 @@ pub async fn authorize(
             .and_then(|value| value.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
             .map(|(_, token)| token);
-        let refusal = match bearer.map(|token| tokens.authenticate(token.trim())) {
+        match bearer.map(|token| tokens.authenticate(token.trim())) {
             None => Some(ApiError::unauthorized(
                 "the Authorization header must carry a bearer token",
             )),
@@ -182,14 +182,11 @@ pub async fn authorize(
                     ))
                 })
             }
-        };
-        if let Some(refusal) = refusal {
-            return Ok(request.error_response(refusal).map_into_right_body());
         }
-    }
-    next.call(request)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+    } else {
+        None
+    };
+    refuse_or_pass(request, next, refusal).await
 }
 
 #[cfg(test)]

@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-use actix_web::body::BoxBody;
-use actix_web::dev::ServiceResponse;
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::StatusCode;
-use actix_web::middleware::ErrorHandlerResponse;
+use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use twinlog_actors::data_plane::DataPlaneError;
@@ -102,6 +102,21 @@ impl ApiError {
             },
         }
     }
+}
+
+/// The end of a gate middleware (auth, rate limit): answers the request with `refusal`'s
+/// ADT error, or passes it on to `next` when there is none.
+pub async fn refuse_or_pass<B: MessageBody + 'static>(
+    request: ServiceRequest,
+    next: Next<B>,
+    refusal: Option<ApiError>,
+) -> Result<ServiceResponse<EitherBody<B>>, actix_web::Error> {
+    if let Some(refusal) = refusal {
+        return Ok(request.error_response(refusal).map_into_right_body());
+    }
+    next.call(request)
+        .await
+        .map(ServiceResponse::map_into_left_body)
 }
 
 impl fmt::Display for ApiError {

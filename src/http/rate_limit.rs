@@ -9,7 +9,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::web;
 
-use super::error::ApiError;
+use super::error::{refuse_or_pass, ApiError};
 use super::{ops, AppState};
 
 pub struct RateLimiter {
@@ -60,21 +60,19 @@ pub async fn limit(
     let state = request
         .app_data::<web::Data<AppState>>()
         .expect("the app carries its state");
-    if let (Some(limiter), false) = (&state.rate_limiter, ops::is_ops(request.path())) {
-        if let Err(retry_after_s) = limiter.take(Instant::now()) {
-            let refusal = ApiError::too_many_requests(
+    let refusal = match (&state.rate_limiter, ops::is_ops(request.path())) {
+        (Some(limiter), false) => limiter.take(Instant::now()).err().map(|retry_after_s| {
+            ApiError::too_many_requests(
                 format!(
                     "over the server's rate limit of {} requests/s",
                     limiter.rate_per_s
                 ),
                 retry_after_s,
-            );
-            return Ok(request.error_response(refusal).map_into_right_body());
-        }
-    }
-    next.call(request)
-        .await
-        .map(ServiceResponse::map_into_left_body)
+            )
+        }),
+        _ => None,
+    };
+    refuse_or_pass(request, next, refusal).await
 }
 
 #[cfg(test)]

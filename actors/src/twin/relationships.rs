@@ -4,11 +4,12 @@ use serde_json::{Map, Value};
 use twinlog_migrations::Event;
 
 use super::command::{
-    check_if_match, check_if_none_match, DeleteRelationship, PatchRelationship, ReplaceRelationship,
+    check_if_match, check_if_none_match, DeleteRelationship, IfMatch, PatchRelationship,
+    ReplaceRelationship,
 };
 use super::error::TwinError;
 use super::patch::Patch;
-use super::state::TwinState;
+use super::state::{Relationship, TwinState};
 use crate::aggregate::json_kind;
 
 pub(super) const TARGET_ID: &str = "$targetId";
@@ -113,12 +114,8 @@ impl TwinState {
         command: PatchRelationship,
     ) -> Result<Vec<Event>, TwinError> {
         let twin = self.existing()?;
-        let relationship = self.relationship(&command.relationship_id)?;
-        check_if_match(
-            command.if_match.as_ref(),
-            || self.describe_relationship(&command.relationship_id),
-            relationship.version,
-        )?;
+        let relationship =
+            self.matching_relationship(&command.relationship_id, command.if_match.as_ref())?;
         let patch = Patch::parse(&command.patch)?;
         patch.check_relationship_paths()?;
         if patch.is_empty() {
@@ -145,16 +142,26 @@ impl TwinState {
         &self,
         command: DeleteRelationship,
     ) -> Result<Vec<Event>, TwinError> {
-        let relationship = self.relationship(&command.relationship_id)?;
-        check_if_match(
-            command.if_match.as_ref(),
-            || self.describe_relationship(&command.relationship_id),
-            relationship.version,
-        )?;
+        self.matching_relationship(&command.relationship_id, command.if_match.as_ref())?;
         Ok(vec![Event::RelationshipDeleted {
             at_ms: command.at_ms,
             relationship_id: command.relationship_id,
         }])
+    }
+
+    /// The relationship, if it exists and its version meets `if_match`.
+    fn matching_relationship(
+        &self,
+        relationship_id: &str,
+        if_match: Option<&IfMatch>,
+    ) -> Result<&Relationship, TwinError> {
+        let relationship = self.relationship(relationship_id)?;
+        check_if_match(
+            if_match,
+            || self.describe_relationship(relationship_id),
+            relationship.version,
+        )?;
+        Ok(relationship)
     }
 
     fn describe_relationship(&self, relationship_id: &str) -> String {
