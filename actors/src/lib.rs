@@ -15,6 +15,8 @@
 //!   quarantines: intra-region high availability.
 //! - [`query`]: ADT's query language, parsed and checked into a [`query::Query`] AST with
 //!   ADT's limits and `SqlQueryError`s; the read model evaluates it.
+//! - [`read_model`]: [`read_model::ReadModel`], the committed log folded into twins, models and
+//!   the indexes queries use, and [`read_model::ReadModelFollower`], which keeps it fresh.
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
 //! `twinlog_migrations`.
@@ -24,5 +26,6 @@ pub mod data_plane;
 pub mod log;
 pub mod models;
 pub mod query;
+pub mod read_model;
 pub mod region;
 pub mod twin;

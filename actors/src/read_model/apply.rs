@@ -1,0 +1,117 @@
+//! One committed record folded into the read model: the twin or registry state through its own
+//! aggregate, then the indexes moved by what the record changed.
+
+use std::sync::Arc;
+
+use twinlog_dtdl::Dtmi;
+use twinlog_migrations::Event;
+
+use super::{ReadModel, ReadModelError};
+use crate::aggregate::Aggregate;
+use crate::models::MODELS_STREAM;
+use crate::twin::TwinState;
+
+/// What of one twin the indexes hold, limited to what an event can change: its model, and the
+/// targets of the outgoing relationships the event can touch, as (relationship id, target).
+#[derive(Debug, Default, PartialEq)]
+struct Footprint {
+    model: Option<Dtmi>,
+    relationships: Vec<(String, String)>,
+}
+
+impl Footprint {
+    fn of(state: &TwinState, event: &Event) -> Footprint {
+        let Some(twin) = state.twin() else {
+            return Footprint::default();
+        };
+        let target = |id: &String| {
+            twin.relationships()
+                .get(id)
+                .map(|relationship| (id.clone(), relationship.target_id().to_owned()))
+        };
+        let relationships = match event {
+            Event::TwinDeleted { .. } => twin.relationships().keys().filter_map(target).collect(),
+            Event::RelationshipReplaced {
+                relationship_id, ..
+            }
+            | Event::RelationshipPatched {
+                relationship_id, ..
+            }
+            | Event::RelationshipDeleted {
+                relationship_id, ..
+            } => target(relationship_id).into_iter().collect(),
+            _ => Vec::new(),
+        };
+        Footprint {
+            model: Some(twin.model().clone()),
+            relationships,
+        }
+    }
+}
+
+impl ReadModel {
+    /// Folds in the record `lsn`, of stream `twin_id`. Records must come one by one in LSN order
+    /// from the first, as the log holds them (docs/design.md, "LSN"); any other is refused and
+    /// changes nothing. A record that does not apply to its stream means the log and the code
+    /// disagree, and panics (see [`Aggregate`]).
+    pub fn apply(&mut self, lsn: u64, twin_id: &str, event: &Event) -> Result<(), ReadModelError> {
+        let expected_lsn = self.lsn + 1;
+        if lsn != expected_lsn {
+            return Err(ReadModelError::OutOfOrder { expected_lsn, lsn });
+        }
+        if twin_id == MODELS_STREAM {
+            self.models.apply(event);
+        } else {
+            self.apply_twin(twin_id, event);
+        }
+        self.lsn = lsn;
+        Ok(())
+    }
+
+    fn apply_twin(&mut self, twin_id: &str, event: &Event) {
+        let key: Arc<str> = match self.streams.get_key_value(twin_id) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(twin_id),
+        };
+        let state = self
+            .streams
+            .entry(key.clone())
+            .or_insert_with(|| TwinState::new(key.clone()));
+        if matches!(event, Event::Telemetry { .. }) {
+            // Telemetry changes no index, but it is a version of the stream, which ETags count.
+            state.apply(event);
+            return;
+        }
+        let before = Footprint::of(state, event);
+        state.apply(event);
+        let after = Footprint::of(state, event);
+        if before != after {
+            self.reindex(&key, before, after);
+        }
+    }
+
+    fn reindex(&mut self, twin_id: &Arc<str>, before: Footprint, after: Footprint) {
+        if before.model != after.model {
+            if let Some(model) = before.model {
+                self.by_model.remove(&model, twin_id);
+            }
+            if let Some(model) = after.model {
+                self.by_model.insert(model, twin_id.clone());
+            }
+        }
+        for (relationship_id, target) in &before.relationships {
+            let kept = after
+                .relationships
+                .iter()
+                .any(|(id, to)| id == relationship_id && to == target);
+            if !kept {
+                self.incoming
+                    .remove(target.as_str(), &(twin_id.clone(), relationship_id.clone()));
+            }
+        }
+        for (relationship_id, target) in after.relationships {
+            self.incoming
+                .insert(Arc::from(target), (twin_id.clone(), relationship_id));
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Why the read model could not take in a record, or run a query.
+
+use twinlog_dtdl::DtmiError;
+use twinlog_migrations::{ReadError, RecordError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReadModelError {
+    #[error("record LSN {lsn} arrived when the read model expected LSN {expected_lsn}")]
+    OutOfOrder { expected_lsn: u64, lsn: u64 },
+    #[error("reading the log failed: {0}")]
+    Read(#[from] ReadError),
+    #[error("a committed record is unreadable: {0}")]
+    Record(#[from] RecordError),
+    #[error("the read model's follower thread could not start: {0}")]
+    Spawn(#[from] std::io::Error),
+}
+
+/// Why a parsed query could not run.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EvalError {
+    #[error("{construct} is not supported by the query evaluator yet")]
+    Unsupported { construct: &'static str },
+    #[error("IS_OF_MODEL names `{model}`, which is not a valid DTMI: {source}")]
+    InvalidModel {
+        model: String,
+        #[source]
+        source: DtmiError,
+    },
+}

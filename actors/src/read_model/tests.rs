@@ -1,0 +1,287 @@
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use actix::{Arbiter, System};
+use serde_json::{json, Value};
+use twinlog_dtdl::Dtmi;
+use twinlog_migrations::Event;
+
+use super::*;
+use crate::data_plane::DataPlane;
+use crate::log::{EventLog, LogOptions};
+use crate::region::RegionOptions;
+
+pub(super) const SENSOR: &str = "dtmi:example:Sensor;1";
+pub(super) const ROOM: &str = "dtmi:example:Room;1";
+pub(super) const MEETING_ROOM: &str = "dtmi:example:MeetingRoom;1";
+
+/// A sensor, a room that has sensors, and a meeting room that extends the room.
+pub(super) fn models() -> Value {
+    json!([
+        {
+            "@id": SENSOR, "@type": "Interface", "@context": "dtmi:dtdl:context;3",
+            "contents": [
+                {"@type": "Property", "name": "reading", "schema": "double"},
+                {"@type": "Telemetry", "name": "temperature", "schema": "double"}
+            ]
+        },
+        {
+            "@id": ROOM, "@type": "Interface", "@context": "dtmi:dtdl:context;3",
+            "contents": [
+                {"@type": "Property", "name": "area", "schema": "double"},
+                {"@type": "Property", "name": "name", "schema": "string"},
+                {"@type": "Relationship", "name": "hasSensor", "target": SENSOR}
+            ]
+        },
+        {
+            "@id": MEETING_ROOM, "@type": "Interface", "@context": "dtmi:dtdl:context;3",
+            "extends": ROOM,
+            "contents": [{"@type": "Property", "name": "seats", "schema": "integer"}]
+        }
+    ])
+}
+
+/// Runs `body` against a data plane on a fresh log, as one life of a process; the twin actors'
+/// arbiter is stopped and joined at the end.
+fn with_plane<F: std::future::Future<Output = ()>>(body: impl FnOnce(DataPlane) -> F) {
+    let dir = tempfile::tempdir().unwrap();
+    let system = System::new();
+    let arbiter = Arbiter::new();
+    system.block_on(async {
+        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
+        let options = RegionOptions {
+            idle_timeout: Duration::from_secs(60),
+            ..RegionOptions::new("test")
+        };
+        body(DataPlane::start(log, options, vec![arbiter.handle()]).unwrap()).await
+    });
+    arbiter.stop();
+    arbiter.join().unwrap();
+}
+
+fn twin(model: &str, property: &str, value: f64) -> Value {
+    json!({"$metadata": {"$model": model}, property: value})
+}
+
+fn has_sensor(target: &str) -> Value {
+    json!({"$targetId": target, "$relationshipName": "hasSensor"})
+}
+
+/// Twins of all three models, three relationships, a patch and telemetry (which moves ETags).
+async fn build_graph(plane: &DataPlane) {
+    plane.upload_models(models()).await.unwrap();
+    for (id, body) in [
+        ("room-1", twin(ROOM, "area", 20.0)),
+        (
+            "meeting-1",
+            json!({"$metadata": {"$model": MEETING_ROOM}, "seats": 8, "area": 30.0}),
+        ),
+        ("sensor-1", twin(SENSOR, "reading", 1.5)),
+        ("sensor-2", twin(SENSOR, "reading", 2.5)),
+    ] {
+        plane.put_twin(id, body, true).await.unwrap();
+    }
+    for (source, relationship_id, target) in [
+        ("room-1", "r1", "sensor-1"),
+        ("meeting-1", "r2", "sensor-1"),
+        ("meeting-1", "r3", "sensor-2"),
+    ] {
+        plane
+            .put_relationship(source, relationship_id, has_sensor(target), true)
+            .await
+            .unwrap();
+    }
+    let patch = json!([{"op": "replace", "path": "/area", "value": 25.0}]);
+    plane.patch_twin("room-1", patch, None).await.unwrap();
+    plane
+        .send_telemetry("sensor-1", None, "m1", None, json!({"temperature": 21.0}))
+        .await
+        .unwrap();
+}
+
+fn dtmi(text: &str) -> Dtmi {
+    text.parse().unwrap()
+}
+
+fn of_model(model: &ReadModel, id: &str, exact: bool) -> BTreeSet<String> {
+    let id = dtmi(id);
+    model
+        .twins_of_model(&id, exact)
+        .map(str::to_owned)
+        .collect()
+}
+
+fn incoming(model: &ReadModel, target_id: &str) -> BTreeSet<(String, String)> {
+    model
+        .incoming(target_id)
+        .map(|(source, id)| (source.to_owned(), id.to_owned()))
+        .collect()
+}
+
+fn set<const N: usize>(items: [&str; N]) -> BTreeSet<String> {
+    items.into_iter().map(str::to_owned).collect()
+}
+
+#[test]
+fn a_rebuilt_read_model_shows_what_the_data_plane_shows() {
+    with_plane(|plane| async move {
+        build_graph(&plane).await;
+        let model = ReadModel::rebuild(plane.log()).unwrap();
+        assert_eq!(model.lsn(), plane.log().head().lsn);
+        assert_eq!(model.twin_count(), 4);
+        assert_eq!(model.models().len(), 3);
+        for id in ["room-1", "meeting-1", "sensor-1", "sensor-2"] {
+            let state = model.twin(id).unwrap();
+            let served = plane.get_twin(id).await.unwrap();
+            assert_eq!(state.twin_document().unwrap(), served.body, "{id}");
+            assert_eq!(state.existing().unwrap().etag(), served.etag, "{id}");
+            assert_eq!(
+                state.relationship_documents(None).unwrap(),
+                plane.list_relationships(id, None).await.unwrap(),
+                "{id}"
+            );
+            let served_incoming: BTreeSet<(String, String)> = plane
+                .list_incoming_relationships(id)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    let field = |name: &str| r[name].as_str().unwrap().to_owned();
+                    (field("$sourceId"), field("$relationshipId"))
+                })
+                .collect();
+            assert_eq!(incoming(&model, id), served_incoming, "{id}");
+        }
+    });
+}
+
+#[test]
+fn is_of_model_follows_inheritance_unless_exact() {
+    with_plane(|plane| async move {
+        build_graph(&plane).await;
+        let model = ReadModel::rebuild(plane.log()).unwrap();
+        assert_eq!(of_model(&model, ROOM, false), set(["meeting-1", "room-1"]));
+        assert_eq!(of_model(&model, ROOM, true), set(["room-1"]));
+        assert_eq!(of_model(&model, MEETING_ROOM, false), set(["meeting-1"]));
+        assert_eq!(
+            of_model(&model, SENSOR, false),
+            set(["sensor-1", "sensor-2"])
+        );
+        assert!(of_model(&model, "dtmi:example:Unknown;1", false).is_empty());
+    });
+}
+
+#[test]
+fn deleted_twins_and_relationships_leave_the_indexes() {
+    with_plane(|plane| async move {
+        build_graph(&plane).await;
+        plane
+            .delete_relationship("meeting-1", "r3", None)
+            .await
+            .unwrap();
+        plane.delete_twin("sensor-2", None).await.unwrap();
+        plane
+            .delete_relationship("room-1", "r1", None)
+            .await
+            .unwrap();
+        let model = ReadModel::rebuild(plane.log()).unwrap();
+        assert!(model.twin("sensor-2").is_none());
+        assert_eq!(model.twin_count(), 3);
+        assert_eq!(of_model(&model, SENSOR, false), set(["sensor-1"]));
+        assert!(incoming(&model, "sensor-2").is_empty());
+        assert_eq!(
+            incoming(&model, "sensor-1"),
+            BTreeSet::from([("meeting-1".to_owned(), "r2".to_owned())])
+        );
+
+        // A twin created again continues its stream's ETags, as the data plane's does.
+        let again = plane
+            .put_twin("sensor-2", twin(SENSOR, "reading", 3.0), true)
+            .await
+            .unwrap();
+        let model = ReadModel::rebuild(plane.log()).unwrap();
+        assert_eq!(
+            model.twin("sensor-2").unwrap().existing().unwrap().etag(),
+            again.etag
+        );
+    });
+}
+
+#[test]
+fn the_follower_catches_up_with_new_writes_quickly() {
+    /// Far above the 100 ms target, so that a loaded test machine does not fail the test.
+    const CATCH_UP_WAIT_MAX: Duration = Duration::from_secs(5);
+    with_plane(|plane| async move {
+        plane.upload_models(models()).await.unwrap();
+        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
+        let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
+        for round in 0..3 {
+            let id = format!("sensor-{round}");
+            plane
+                .put_twin(&id, twin(SENSOR, "reading", 1.0), true)
+                .await
+                .unwrap();
+            let head_lsn = plane.log().head().lsn;
+            let started = Instant::now();
+            while follower.model().lock().unwrap().lsn() < head_lsn {
+                assert!(
+                    started.elapsed() < CATCH_UP_WAIT_MAX,
+                    "the follower is still behind LSN {head_lsn} after {CATCH_UP_WAIT_MAX:?}"
+                );
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            let model = follower.model().lock().unwrap();
+            assert_eq!(model.lsn(), head_lsn);
+            assert!(model.twin(&id).is_some(), "{id}");
+        }
+        let followed = follower.model().lock().unwrap().clone();
+        drop(follower);
+        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
+        assert_eq!(followed.lsn(), rebuilt.lsn());
+        let documents = |model: &ReadModel| -> Vec<Value> {
+            let mut documents: Vec<Value> = model
+                .twins()
+                .map(|state| state.twin_document().unwrap())
+                .collect();
+            documents.sort_by_key(|document| document["$dtId"].to_string());
+            documents
+        };
+        assert_eq!(documents(&followed), documents(&rebuilt));
+    });
+}
+
+#[test]
+fn a_record_out_of_lsn_order_is_refused_and_changes_nothing() {
+    let mut model = ReadModel::new();
+    let event = Event::TwinDeleted { at_ms: 1 };
+    let refused = model.apply(2, "room-1", &event).unwrap_err();
+    assert!(matches!(
+        refused,
+        ReadModelError::OutOfOrder {
+            expected_lsn: 1,
+            lsn: 2
+        }
+    ));
+    assert_eq!(model.lsn(), 0);
+    assert_eq!(model.twin_count(), 0);
+}
+
+#[test]
+fn the_follower_stops_and_lets_go_of_the_log_when_the_log_closes() {
+    const STOP_WAIT_MAX: Duration = Duration::from_secs(5);
+    let dir = tempfile::tempdir().unwrap();
+    let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
+    let follower = ReadModelFollower::start(&log, ReadModel::new()).unwrap();
+    assert!(follower.is_following());
+    drop(log);
+    let started = Instant::now();
+    while follower.is_following() {
+        assert!(
+            started.elapsed() < STOP_WAIT_MAX,
+            "still following after {STOP_WAIT_MAX:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // The follower held only the log's reader, and its thread has dropped it.
+    EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
+}
