@@ -26,7 +26,7 @@ fn models() -> Value {
 
 /// Runs `body` against a data plane on `dir`, as one life of a process: its twin actors' arbiter
 /// is stopped and joined at the end, which releases the log for the next life.
-fn with_plane<F: std::future::Future<Output = ()>>(
+pub(crate) fn with_plane<F: std::future::Future<Output = ()>>(
     dir: &std::path::Path,
     body: impl FnOnce(DataPlane) -> F,
 ) {
@@ -44,7 +44,7 @@ fn with_plane<F: std::future::Future<Output = ()>>(
     arbiter.join().unwrap();
 }
 
-fn twin(model: &str, property: &str, value: f64) -> Value {
+pub(crate) fn twin(model: &str, property: &str, value: f64) -> Value {
     json!({"$metadata": {"$model": model}, property: value})
 }
 

@@ -1,15 +1,14 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use actix::{Arbiter, System};
 use serde_json::{json, Value};
 use twinlog_dtdl::Dtmi;
 use twinlog_migrations::Event;
 
 use super::*;
+use crate::data_plane::tests::{twin, with_plane};
 use crate::data_plane::DataPlane;
 use crate::log::{EventLog, LogOptions};
-use crate::region::RegionOptions;
 
 pub(super) const SENSOR: &str = "dtmi:example:Sensor;1";
 pub(super) const ROOM: &str = "dtmi:example:Room;1";
@@ -39,28 +38,6 @@ pub(super) fn models() -> Value {
             "contents": [{"@type": "Property", "name": "seats", "schema": "integer"}]
         }
     ])
-}
-
-/// Runs `body` against a data plane on a fresh log, as one life of a process; the twin actors'
-/// arbiter is stopped and joined at the end.
-fn with_plane<F: std::future::Future<Output = ()>>(body: impl FnOnce(DataPlane) -> F) {
-    let dir = tempfile::tempdir().unwrap();
-    let system = System::new();
-    let arbiter = Arbiter::new();
-    system.block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-        let options = RegionOptions {
-            idle_timeout: Duration::from_secs(60),
-            ..RegionOptions::new("test")
-        };
-        body(DataPlane::start(log, options, vec![arbiter.handle()]).unwrap()).await
-    });
-    arbiter.stop();
-    arbiter.join().unwrap();
-}
-
-fn twin(model: &str, property: &str, value: f64) -> Value {
-    json!({"$metadata": {"$model": model}, property: value})
 }
 
 fn has_sensor(target: &str) -> Value {
@@ -124,7 +101,7 @@ fn set<const N: usize>(items: [&str; N]) -> BTreeSet<String> {
 
 #[test]
 fn a_rebuilt_read_model_shows_what_the_data_plane_shows() {
-    with_plane(|plane| async move {
+    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
         build_graph(&plane).await;
         let model = ReadModel::rebuild(plane.log()).unwrap();
         assert_eq!(model.lsn(), plane.log().head().lsn);
@@ -157,7 +134,7 @@ fn a_rebuilt_read_model_shows_what_the_data_plane_shows() {
 
 #[test]
 fn is_of_model_follows_inheritance_unless_exact() {
-    with_plane(|plane| async move {
+    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
         build_graph(&plane).await;
         let model = ReadModel::rebuild(plane.log()).unwrap();
         assert_eq!(of_model(&model, ROOM, false), set(["meeting-1", "room-1"]));
@@ -173,7 +150,7 @@ fn is_of_model_follows_inheritance_unless_exact() {
 
 #[test]
 fn deleted_twins_and_relationships_leave_the_indexes() {
-    with_plane(|plane| async move {
+    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
         build_graph(&plane).await;
         plane
             .delete_relationship("meeting-1", "r3", None)
@@ -211,7 +188,7 @@ fn deleted_twins_and_relationships_leave_the_indexes() {
 fn the_follower_catches_up_with_new_writes_quickly() {
     /// Far above the 100 ms target, so that a loaded test machine does not fail the test.
     const CATCH_UP_WAIT_MAX: Duration = Duration::from_secs(5);
-    with_plane(|plane| async move {
+    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
         plane.upload_models(models()).await.unwrap();
         let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
         let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
