@@ -3,10 +3,6 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// `twinlog audit verify DIR`: exit 0 when the log is whole, else 1 naming the first bad LSN.
 pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
     let outcome = super::contain_panics(dir, || Ok(twinlog_migrations::verify(dir)));
@@ -25,7 +21,7 @@ pub fn verify(dir: &Path) -> anyhow::Result<ExitCode> {
                 report.last_epoch,
                 report.twins,
                 report.checkpoint_lsn,
-                hex(&report.head_hash)
+                hex::encode(report.head_hash)
             );
             Ok(ExitCode::SUCCESS)
         }

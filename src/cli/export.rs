@@ -113,7 +113,7 @@ fn line<'a>(record: &'a Record<'a>, event: &'a Event) -> anyhow::Result<Line<'a>
         epoch: h.epoch,
         twin: h.twin_id,
         version: h.twin_version,
-        time: rfc3339_ms(h.time_ms),
+        time: twinlog_actors::aggregate::rfc3339_from_ms(h.time_ms),
         time_ms: h.time_ms,
         kind: event.kind(),
         fields: fields(h.lsn, event)?,
@@ -185,12 +185,6 @@ fn fields<'a>(lsn: u64, event: &'a Event) -> anyhow::Result<Fields<'a>> {
         },
     };
     Ok(fields)
-}
-
-fn rfc3339_ms(time_ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(time_ms as i64)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ mod models;
 mod twins;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use actix::ArbiterHandle;
 use serde_json::Value;
@@ -137,9 +136,7 @@ impl DataPlane {
 
 /// The time of a decision, which commands carry so that their aggregates stay pure.
 fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+    crate::log::wall_clock_ms()
 }
 
 #[cfg(test)]

@@ -299,6 +299,13 @@ impl EventLog {
     }
 }
 
+/// Milliseconds since the Unix epoch by the wall clock (0 if the clock is before it).
+pub(crate) fn wall_clock_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as u64)
+}
+
 /// Reads the shared heads. A poisoned lock only means a panic elsewhere while it was held; the
 /// writer replaces whole entries, so the map is never half-updated and stays readable.
 pub(crate) fn read_heads(

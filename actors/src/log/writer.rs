@@ -3,7 +3,6 @@
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use redb::Database;
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -100,7 +99,7 @@ impl LogWriter {
         // redb's default durability is `Immediate`: `commit` returns only after the fsync, which is
         // what makes an acknowledgement a promise.
         let txn = self.db.begin_write()?;
-        let time_ms = now_ms().max(self.head.time_ms);
+        let time_ms = super::wall_clock_ms().max(self.head.time_ms);
         let mut head = self.head;
         let mut touched: FxHashMap<Arc<str>, TwinHead> = FxHashMap::default();
         let mut buffer = Vec::with_capacity(256);
@@ -205,10 +204,4 @@ impl LogWriter {
         self.published.send_replace(batch.head);
         self.stats.record_commit(events as u64);
     }
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| elapsed.as_millis() as u64)
 }
