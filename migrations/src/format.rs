@@ -6,6 +6,10 @@
 //! - `meta`: `&str` -> bytes. Magic, format version, region, epoch, role and the LSN up to which
 //!   the `twin_heads` checkpoint reflects the log.
 //! - `twin_heads`: twin id -> [`crate::TwinHead`], a checkpoint of derived data.
+//! - Side tables ([`SideTable`]): node-local state kept beside the log, not in it: the event
+//!   routes' definitions, delivery cursors and dead letters ([`crate::routes`]). They are not
+//!   records, so the hash chain, `audit verify` and `export` do not cover them; old builds ignore
+//!   them, so adding one does not change the format version.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -21,6 +25,27 @@ pub const LOG_FILE_NAME: &str = "events.redb";
 pub const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 pub const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 pub const TWIN_HEADS: TableDefinition<&str, &[u8]> = TableDefinition::new("twin_heads");
+
+/// A table of node-local state beside the log, with byte keys and values. Only the tables named
+/// in this crate exist, so a side write can never reach the log's own tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SideTable {
+    name: &'static str,
+}
+
+impl SideTable {
+    pub(crate) const fn new(name: &'static str) -> SideTable {
+        SideTable { name }
+    }
+
+    pub fn definition(self) -> TableDefinition<'static, &'static [u8], &'static [u8]> {
+        TableDefinition::new(self.name)
+    }
+
+    pub fn name(self) -> &'static str {
+        self.name
+    }
+}
 
 const MAGIC: &[u8] = b"twinlog";
 

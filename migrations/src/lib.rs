@@ -9,6 +9,7 @@
 //! - [`event`]: the events that records carry, encoded with postcard.
 //! - [`heads`]: the per-twin heads, derived data checkpointed beside the log.
 //! - [`reader`]: streaming reads of a log in constant memory.
+//! - [`routes`]: the event routes' node-local side tables: definitions, cursors, dead letters.
 //! - [`verify`]: the audit that proves a log whole, untouched and in agreement with its derived data.
 //!
 //! Every released format has a frozen fixture under `fixtures/`, and `tests/` proves that today's
@@ -19,10 +20,11 @@ pub mod format;
 pub mod heads;
 pub mod reader;
 pub mod record;
+pub mod routes;
 pub mod verify;
 
 pub use event::{Event, EventDecodeError};
-pub use format::{FormatError, LogMeta, Role, FORMAT_VERSION};
+pub use format::{FormatError, LogMeta, Role, SideTable, FORMAT_VERSION};
 pub use heads::TwinHead;
 pub use reader::{LogFile, ReadError, Replay};
 pub use record::{Record, RecordError, RecordHeader, GENESIS_HASH};

@@ -16,7 +16,7 @@ use rustc_hash::FxHashMap;
 use tokio::sync::{mpsc, oneshot, watch};
 use twinlog_migrations::reader::{LogReader, Replay, StoredRecord};
 use twinlog_migrations::record::Hash;
-use twinlog_migrations::{Event, FormatError, LogMeta, ReadError, TwinHead};
+use twinlog_migrations::{Event, FormatError, LogMeta, ReadError, SideTable, TwinHead};
 
 pub use open::OpenError;
 
@@ -97,6 +97,10 @@ pub struct LogStats {
 impl LogStats {
     pub(super) fn record_commit(&self, events: u64) {
         self.commits.fetch_add(1, Ordering::Relaxed);
+        if events == 0 {
+            // A commit of side writes alone: an fsync, but no batch of events to size.
+            return;
+        }
         self.events.fetch_add(events, Ordering::Relaxed);
         let bucket = BATCH_EVENTS_BUCKETS
             .iter()
@@ -161,9 +165,43 @@ impl std::future::Future for PendingAppend {
 /// commit) and readers.
 pub(crate) type SharedHeads = Arc<RwLock<FxHashMap<Arc<str>, TwinHead>>>;
 
-pub(crate) struct AppendRequest {
-    events: Vec<NewEvent>,
-    reply: oneshot::Sender<Result<Vec<Appended>, AppendError>>,
+/// One change to a side table (node-local state beside the log, see
+/// `twinlog_migrations::format::SideTable`), made by [`EventLog::write_side`].
+#[derive(Debug, Clone)]
+pub enum SideOp {
+    Put {
+        table: SideTable,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    /// Puts `value` only if `key` holds nothing yet.
+    PutIfAbsent {
+        table: SideTable,
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Remove {
+        table: SideTable,
+        key: Vec<u8>,
+    },
+    /// Removes every key in `start..end`.
+    RemoveRange {
+        table: SideTable,
+        start: Vec<u8>,
+        end: Vec<u8>,
+    },
+}
+
+/// What the writer's queue carries: events to append, or side-table changes to commit with them.
+pub(crate) enum WriterRequest {
+    Append {
+        events: Vec<NewEvent>,
+        reply: oneshot::Sender<Result<Vec<Appended>, AppendError>>,
+    },
+    Side {
+        ops: Vec<SideOp>,
+        reply: oneshot::Sender<Result<(), AppendError>>,
+    },
 }
 
 /// The durable event log of one data directory. Cheap to clone; the writer stops when the last
@@ -174,7 +212,7 @@ pub struct EventLog {
 }
 
 struct Inner {
-    requests: Option<mpsc::Sender<AppendRequest>>,
+    requests: Option<mpsc::Sender<WriterRequest>>,
     reader: LogReader,
     heads: SharedHeads,
     head: watch::Receiver<LogHead>,
@@ -212,10 +250,27 @@ impl EventLog {
         let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
         let (reply, acked) = oneshot::channel();
         requests
-            .send(AppendRequest { events, reply })
+            .send(WriterRequest::Append { events, reply })
             .await
             .map_err(|_| AppendError::Closed)?;
         PendingAppend { acked }.await
+    }
+
+    /// Applies `ops` in order to the side tables, in the writer's next group commit, and returns
+    /// once they are durable. Side writes share the append transactions instead of opening write
+    /// transactions of their own, which would stall the writer; one queued while no append is
+    /// waiting commits on its own. Ops queued by one caller commit in the order of its calls.
+    pub async fn write_side(&self, ops: Vec<SideOp>) -> Result<(), AppendError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
+        let (reply, done) = oneshot::channel();
+        requests
+            .send(WriterRequest::Side { ops, reply })
+            .await
+            .map_err(|_| AppendError::Closed)?;
+        done.await.unwrap_or(Err(AppendError::Closed))
     }
 
     /// Queues `events` now, behind everything queued before this call, and returns what resolves
@@ -229,7 +284,7 @@ impl EventLog {
             return Ok(PendingAppend { acked });
         }
         requests
-            .try_send(AppendRequest { events, reply })
+            .try_send(WriterRequest::Append { events, reply })
             .map_err(|error| match error {
                 mpsc::error::TrySendError::Full(_) => AppendError::QueueFull {
                     queue_requests_max: requests.max_capacity(),

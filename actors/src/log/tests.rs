@@ -1,3 +1,4 @@
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use twinlog_migrations::{Event, GENESIS_HASH};
@@ -209,5 +210,81 @@ fn a_second_writer_on_the_same_directory_is_refused_as_locked() {
             OpenError::Format(twinlog_migrations::FormatError::Locked { .. })
         ),
         "{error}"
+    );
+}
+
+#[test]
+fn side_writes_commit_in_order_and_survive_a_reopen_without_moving_the_head() {
+    use redb::ReadableTable;
+    use twinlog_migrations::routes::ROUTE_CURSORS as TABLE;
+
+    let put = |key: &[u8], value: &[u8]| SideOp::Put {
+        table: TABLE,
+        key: key.to_vec(),
+        value: value.to_vec(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let rt = runtime();
+    {
+        let log = EventLog::open(dir.path(), options()).unwrap();
+        rt.block_on(log.append(vec![event("a", 1)])).unwrap();
+        let mut head = log.subscribe();
+        head.borrow_and_update();
+        let commits = log.stats().commits.load(Ordering::Relaxed);
+        rt.block_on(log.write_side(vec![
+            put(b"a", b"1"),
+            put(b"b", b"2"),
+            put(b"c", b"3"),
+            SideOp::PutIfAbsent {
+                table: TABLE,
+                key: b"a".to_vec(),
+                value: b"kept only if a were absent".to_vec(),
+            },
+            SideOp::Remove {
+                table: TABLE,
+                key: b"c".to_vec(),
+            },
+        ]))
+        .unwrap();
+        // Appends and side writes queued together share commits; both stay in queue order.
+        let appended = rt.block_on(async {
+            let side = log.write_side(vec![put(b"d", b"4")]);
+            let append = log.append(vec![event("a", 2)]);
+            tokio::join!(side, append)
+        });
+        appended.0.unwrap();
+        assert_eq!(appended.1.unwrap()[0].lsn, 2);
+        head.borrow_and_update();
+        rt.block_on(log.write_side(vec![SideOp::RemoveRange {
+            table: TABLE,
+            start: b"b".to_vec(),
+            end: b"c".to_vec(),
+        }]))
+        .unwrap();
+        assert_eq!(log.head().lsn, 2);
+        assert!(
+            !head.has_changed().unwrap(),
+            "a side write alone wakes no follower"
+        );
+        assert!(log.stats().commits.load(Ordering::Relaxed) > commits);
+    }
+    let log = EventLog::open(dir.path(), options()).unwrap();
+    assert_eq!(log.head().lsn, 2);
+    let txn = log.reader().database().begin_read().unwrap();
+    let table = txn.open_table(TABLE.definition()).unwrap();
+    let stored: Vec<(Vec<u8>, Vec<u8>)> = table
+        .iter()
+        .unwrap()
+        .map(|entry| {
+            let (key, value) = entry.unwrap();
+            (key.value().to_vec(), value.value().to_vec())
+        })
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            (b"a".to_vec(), b"1".to_vec()),
+            (b"d".to_vec(), b"4".to_vec())
+        ]
     );
 }

@@ -4,14 +4,15 @@
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use redb::Database;
+use redb::{Database, ReadableTable};
 use rustc_hash::{FxHashMap, FxHashSet};
 use tokio::sync::{mpsc, watch};
 use twinlog_migrations::format::{EVENTS, TWIN_HEADS};
 use twinlog_migrations::{LogMeta, RecordHeader, TwinHead};
 
 use super::{
-    read_heads, AppendError, AppendRequest, Appended, LogHead, LogOptions, LogStats, SharedHeads,
+    read_heads, AppendError, Appended, LogHead, LogOptions, LogStats, SharedHeads, SideOp,
+    WriterRequest,
 };
 
 pub(super) struct LogWriter {
@@ -40,15 +41,15 @@ struct Batch {
 }
 
 impl LogWriter {
-    pub(super) fn run(mut self, mut queue: mpsc::Receiver<AppendRequest>) {
+    pub(super) fn run(mut self, mut queue: mpsc::Receiver<WriterRequest>) {
         while let Some(first) = queue.blocking_recv() {
             // Group commit: everything that queued up during the previous fsync shares this one.
-            let mut events = first.events.len();
+            let mut events = first.events_len();
             let mut requests = vec![first];
             while events < self.options.batch_events_max {
                 match queue.try_recv() {
                     Ok(request) => {
-                        events += request.events.len();
+                        events += request.events_len();
                         requests.push(request);
                     }
                     Err(_) => break,
@@ -58,14 +59,14 @@ impl LogWriter {
         }
     }
 
-    fn commit(&mut self, requests: Vec<AppendRequest>, events: usize) {
+    fn commit(&mut self, requests: Vec<WriterRequest>, events: usize) {
         if let Some(reason) = &self.failed {
             let error = AppendError::Storage {
                 last_durable_lsn: self.head.lsn,
                 reason: reason.clone(),
             };
             for request in requests {
-                let _ = request.reply.send(Err(error.clone()));
+                request.refuse(error.clone());
             }
             return;
         }
@@ -73,7 +74,14 @@ impl LogWriter {
             Ok(batch) => {
                 self.publish(&batch, events);
                 for (request, acks) in requests.into_iter().zip(batch.acks) {
-                    let _ = request.reply.send(Ok(acks));
+                    match request {
+                        WriterRequest::Append { reply, .. } => {
+                            let _ = reply.send(Ok(acks));
+                        }
+                        WriterRequest::Side { reply, .. } => {
+                            let _ = reply.send(Ok(()));
+                        }
+                    }
                 }
             }
             Err(error) => {
@@ -86,7 +94,7 @@ impl LogWriter {
                     reason,
                 };
                 for request in requests {
-                    let _ = request.reply.send(Err(error.clone()));
+                    request.refuse(error.clone());
                 }
             }
         }
@@ -95,7 +103,7 @@ impl LogWriter {
     // Invariant: see docs/design.md "LSN". LSNs are assigned here, inside the transaction that
     // commits them, and the writer's state moves only after that commit: a crash or a failed
     // commit can leave no gap.
-    fn write(&self, requests: &[AppendRequest], events: usize) -> Result<Batch, redb::Error> {
+    fn write(&self, requests: &[WriterRequest], events: usize) -> Result<Batch, redb::Error> {
         // redb's default durability is `Immediate`: `commit` returns only after the fsync, which is
         // what makes an acknowledgement a promise.
         let txn = self.db.begin_write()?;
@@ -108,8 +116,12 @@ impl LogWriter {
             let committed = read_heads(&self.heads);
             let mut table = txn.open_table(EVENTS)?;
             for request in requests {
-                let mut request_acks = Vec::with_capacity(request.events.len());
-                for event in &request.events {
+                let WriterRequest::Append { events, .. } = request else {
+                    acks.push(Vec::new());
+                    continue;
+                };
+                let mut request_acks = Vec::with_capacity(events.len());
+                for event in events {
                     let lsn = head.lsn + 1;
                     let prev = match touched.get(&event.twin_id) {
                         Some(prev) => *prev,
@@ -146,6 +158,13 @@ impl LogWriter {
                     };
                 }
                 acks.push(request_acks);
+            }
+        }
+        for request in requests {
+            if let WriterRequest::Side { ops, .. } = request {
+                for op in ops {
+                    apply_side(&txn, op)?;
+                }
             }
         }
         let checkpointed =
@@ -200,8 +219,56 @@ impl LogWriter {
             self.dirty.extend(batch.heads.keys().cloned());
             self.events_since_checkpoint += events as u64;
         }
+        // A commit of side writes alone leaves the head where it was: followers need no wake-up.
+        if batch.head.lsn != self.head.lsn {
+            self.published.send_replace(batch.head);
+        }
         self.head = batch.head;
-        self.published.send_replace(batch.head);
         self.stats.record_commit(events as u64);
     }
+}
+
+impl WriterRequest {
+    fn events_len(&self) -> usize {
+        match self {
+            WriterRequest::Append { events, .. } => events.len(),
+            WriterRequest::Side { .. } => 0,
+        }
+    }
+
+    fn refuse(self, error: AppendError) {
+        match self {
+            WriterRequest::Append { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+            WriterRequest::Side { reply, .. } => {
+                let _ = reply.send(Err(error));
+            }
+        }
+    }
+}
+
+/// One side-table change, inside the batch's transaction. Only plain table operations: nothing
+/// here can fail but storage.
+fn apply_side(txn: &redb::WriteTransaction, op: &SideOp) -> Result<(), redb::Error> {
+    match op {
+        SideOp::Put { table, key, value } => {
+            txn.open_table(table.definition())?
+                .insert(key.as_slice(), value.as_slice())?;
+        }
+        SideOp::PutIfAbsent { table, key, value } => {
+            let mut table = txn.open_table(table.definition())?;
+            if table.get(key.as_slice())?.is_none() {
+                table.insert(key.as_slice(), value.as_slice())?;
+            }
+        }
+        SideOp::Remove { table, key } => {
+            txn.open_table(table.definition())?.remove(key.as_slice())?;
+        }
+        SideOp::RemoveRange { table, start, end } => {
+            txn.open_table(table.definition())?
+                .retain_in(start.as_slice()..end.as_slice(), |_, _| false)?;
+        }
+    }
+    Ok(())
 }
