@@ -20,6 +20,7 @@ mod index;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -87,10 +88,21 @@ impl ReadModel {
         model: &'a Dtmi,
         exact: bool,
     ) -> impl Iterator<Item = &'a str> + 'a {
+        self.model_sets(model, exact)
+            .flat_map(|twins| twins.iter().map(|id| &**id))
+    }
+
+    /// The ids of the twins of `model`, as [`ReadModel::twins_of_model`] counts them: one sorted
+    /// set per model in use that is of `model`.
+    fn model_sets<'a>(
+        &'a self,
+        model: &'a Dtmi,
+        exact: bool,
+    ) -> impl Iterator<Item = &'a BTreeSet<Arc<str>>> + 'a {
         self.by_model
             .iter()
             .filter(move |(own, _)| self.is_of_model(own, model, exact))
-            .flat_map(|(_, twins)| twins.iter().map(|id| &**id))
+            .map(|(_, twins)| twins)
     }
 
     /// Whether a twin whose own model is `own` is of `model`, as `IS_OF_MODEL` asks.
