@@ -54,20 +54,29 @@ impl ReadModel {
             plan: &plan,
             answered,
         };
+        let shape = |row: &[Entity<'_>]| match &plan.output {
+            Output::Items(items) => project(row, items),
+            _ => row[0].document(),
+        };
+        if matches!(plan.output, Output::Count) {
+            return Ok(vec![json!({ "COUNT": run.count(seek) })]);
+        }
         let mut results = Vec::new();
-        match &plan.output {
-            Output::Count => {
-                let count = run.count(seek);
-                results.push(json!({ "COUNT": count }));
-            }
-            Output::Documents => run.rows(self.candidates(seek, true), &mut |row| {
-                results.push(row[0].document());
+        if plan.steps.is_empty() && plan.top == usize::MAX {
+            // Every candidate is visited anyway: visiting them in the cheapest order and
+            // sorting only the results beats merging the index's sets into order.
+            let mut roots = Vec::new();
+            run.rows(self.candidates(seek, false), &mut |row| {
+                roots.push(row[0]);
+                ControlFlow::Continue(())
+            });
+            roots.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
+            results.extend(roots.iter().map(|root| shape(std::slice::from_ref(root))));
+        } else {
+            run.rows(self.candidates(seek, true), &mut |row| {
+                results.push(shape(row));
                 run.go_on(results.len())
-            }),
-            Output::Items(items) => run.rows(self.candidates(seek, true), &mut |row| {
-                results.push(project(row, items));
-                run.go_on(results.len())
-            }),
+            });
         }
         Ok(results)
     }

@@ -40,6 +40,14 @@ impl<'m> Entity<'m> {
         self.field(&[]).map(Cow::into_owned).unwrap_or_default()
     }
 
+    /// What results are ordered by: a twin's id, or a relationship's source id and own id.
+    pub(super) fn key(self) -> (&'m str, &'m str) {
+        match self {
+            Entity::Twin(state) => (state.twin_id(), ""),
+            Entity::Relationship { source, id, .. } => (source.twin_id(), id),
+        }
+    }
+
     /// A twin's own model; a relationship has none.
     pub(super) fn model(self) -> Option<&'m Dtmi> {
         match self {

@@ -20,8 +20,8 @@ const TARGET_ID: &str = "$targetId";
 pub(super) enum Seek<'a> {
     /// Twins by `$dtId`.
     Twins(Vec<&'a str>),
-    /// Twins by model: one sorted set of ids per model.
-    Models(Vec<&'a BTreeSet<Arc<str>>>),
+    /// Twins by model: one set per model, of (`$dtId`, position) in `$dtId` order.
+    Models(Vec<&'a BTreeSet<(Arc<str>, usize)>>),
     /// The outgoing relationships of these twins.
     Sources(Vec<&'a str>),
     /// The relationships that point at these twins.
@@ -135,20 +135,17 @@ impl ReadModel {
         ordered: bool,
     ) -> Box<dyn Iterator<Item = Entity<'a>> + 'a> {
         let twin = |id: &str| self.twin(id);
+        // The model index holds only existing twins, with their positions.
+        let indexed = |(_, at): &(Arc<str>, usize)| &self.streams[*at];
         match seek {
             Seek::Twins(ids) => Box::new(ids.into_iter().filter_map(twin).map(Entity::Twin)),
             // Each set is sorted, so merging them keeps the order.
-            Seek::Models(sets) if ordered => Box::new(
-                itertools::kmerge(sets)
-                    .filter_map(move |id| twin(id))
-                    .map(Entity::Twin),
-            ),
-            Seek::Models(sets) => Box::new(
-                sets.into_iter()
-                    .flatten()
-                    .filter_map(move |id| twin(id))
-                    .map(Entity::Twin),
-            ),
+            Seek::Models(sets) if ordered => {
+                Box::new(itertools::kmerge(sets).map(indexed).map(Entity::Twin))
+            }
+            Seek::Models(sets) => {
+                Box::new(sets.into_iter().flatten().map(indexed).map(Entity::Twin))
+            }
             Seek::Sources(ids) => {
                 Box::new(ids.into_iter().filter_map(twin).flat_map(relationships_of))
             }
@@ -172,7 +169,7 @@ impl ReadModel {
                 let sets = self.by_model.iter().map(|(_, twins)| twins);
                 Box::new(
                     itertools::kmerge(sets)
-                        .filter_map(move |id| twin(id))
+                        .map(indexed)
                         .flat_map(relationships_of),
                 )
             }
