@@ -154,6 +154,19 @@ impl TwinState {
         }
     }
 
+    /// Applies record `version` of this stream, for a projection that folds only the records
+    /// that change what it reads: those it skips (telemetry, and everything before the twin's
+    /// last deletion) change nothing but the telemetry de-duplication window, which this does not
+    /// keep either. The twin and its relationships come out exactly as a full replay's.
+    pub(crate) fn apply_record(&mut self, version: u64, event: &Event) {
+        if matches!(event.untraced(), Event::Telemetry { .. }) {
+            self.version = version;
+            return;
+        }
+        self.version = version.saturating_sub(1);
+        self.apply_event(event);
+    }
+
     /// The log and the code disagree about this record: see the module documentation.
     fn corrupt(&self, event: &Event, reason: impl Display) -> ! {
         panic!(
