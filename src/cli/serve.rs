@@ -64,6 +64,13 @@ pub struct ServeArgs {
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, env = "TWINLOG_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
+    /// The host name clients reach this region at: the `source` of every change-feed event
+    /// (default: the region's name).
+    #[arg(long, env = "TWINLOG_PUBLIC_HOST")]
+    public_host: Option<String>,
+    /// How often an idle `GET /feed` connection gets an SSE comment to keep it open.
+    #[arg(long, env = "TWINLOG_FEED_HEARTBEAT_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    feed_heartbeat_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -111,6 +118,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         keep_alive: Duration::from_secs(args.keep_alive_s),
         connections_max_per_worker: args.connections_max_per_worker,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
+        feed: http::FeedOptions {
+            source: args.public_host.unwrap_or(args.region),
+            heartbeat: Duration::from_secs(args.feed_heartbeat_s),
+        },
     };
     let served = system.block_on(async {
         let bound = http::bind(options, data_plane.clone())?;

@@ -7,6 +7,7 @@
 //!
 //! - [`models`], [`twins`] (and components), [`relationships`], [`telemetry`] (and the NDJSON
 //!   batch): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
+//! - [`feed`]: `GET /feed`, the change feed as Server-Sent Events.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` ([`metrics`]); [`chaos`]: the panic drill;
 //!   [`openapi`]: `/openapi.json`, generated from the handlers.
 //! - [`error`]: [`error::ApiError`], the one place errors become ADT bodies.
@@ -16,6 +17,7 @@
 pub mod auth;
 mod chaos;
 pub mod error;
+pub mod feed;
 mod metrics;
 mod models;
 mod openapi;
@@ -35,9 +37,12 @@ use std::time::Duration;
 
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
+use tokio::signal;
+use tokio::sync::watch;
 use twinlog_actors::data_plane::DataPlane;
 
 use auth::Tokens;
+pub use feed::FeedOptions;
 use metrics::Metrics;
 use rate_limit::RateLimiter;
 
@@ -67,6 +72,7 @@ pub struct ServerOptions {
     pub connections_max_per_worker: usize,
     /// How long a stopping server waits for requests in flight.
     pub shutdown_timeout: Duration,
+    pub feed: FeedOptions,
 }
 
 /// Why the server did not start.
@@ -89,6 +95,10 @@ pub struct AppState {
     metrics: Metrics,
     tokens: Option<Tokens>,
     rate_limiter: Option<RateLimiter>,
+    feed: FeedOptions,
+    /// Becomes `true` when the server is told to stop, so that endless responses (the feed)
+    /// end at once instead of holding the shutdown for its whole timeout.
+    stopping: watch::Receiver<bool>,
 }
 
 /// A server bound to its addresses, not yet running: await `server` inside an actix `System`.
@@ -112,6 +122,8 @@ pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, Serv
         metrics: Metrics::default(),
         tokens: options.tokens,
         rate_limiter: options.rate_limit_rps.map(RateLimiter::new),
+        feed: options.feed,
+        stopping: stop_signal(),
     });
     let chaos = options.chaos;
     let server = HttpServer::new(move || {
@@ -150,6 +162,25 @@ pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, Serv
     })
 }
 
+/// A receiver that turns `true` on SIGINT or SIGTERM, beside actix-web's own handling of them.
+fn stop_signal() -> watch::Receiver<bool> {
+    let (stop, stopping) = watch::channel(false);
+    actix_web::rt::spawn(async move {
+        let terminate = async {
+            match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+                Ok(mut terminate) => terminate.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = signal::ctrl_c() => {}
+            _ = terminate => {}
+        }
+        let _ = stop.send(true);
+    });
+    stopping
+}
+
 /// A JSON body extractor's limits and errors.
 fn json_config(limit_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
@@ -164,6 +195,7 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
         .route(openapi::OPENAPI_PATH, web::get().to(openapi::openapi_json))
+        .route("/feed", web::get().to(feed::feed))
         .service(
             web::resource("/models")
                 .app_data(json_config(MODELS_BODY_MAX_BYTES))

@@ -10,7 +10,7 @@ use utoipa::{Modify, OpenApi};
 use super::error::{ErrorBody, ErrorResponse};
 use super::paging::Page;
 use super::telemetry::{BatchReport, LineError};
-use super::{chaos, models, ops, relationships, telemetry, twins, API_VERSION};
+use super::{chaos, feed, models, ops, relationships, telemetry, twins, API_VERSION};
 
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
@@ -25,6 +25,7 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         relationships::get, relationships::put, relationships::patch, relationships::delete,
         relationships::list, relationships::list_incoming,
         telemetry::send, telemetry::send_to_component, telemetry::batch,
+        feed::feed,
         ops::healthz, ops::readyz, ops::metrics, chaos::arm_panic,
     ),
     components(schemas(ErrorResponse, ErrorBody, Page, BatchReport, LineError)),
