@@ -150,6 +150,21 @@ pub fn expect_error(response: Response, status: u16, code: &str) -> String {
     body["error"]["message"].as_str().unwrap().to_owned()
 }
 
+/// `twinlog export DIR` of a stopped node: every record, one JSON object per line.
+pub fn export(dir: &Path) -> Vec<Value> {
+    let out = Command::new(BIN).arg("export").arg(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
+}
+
 /// A thermostat with a `display` component, a telemetry, and a relationship to a room.
 pub fn small_models() -> Value {
     json!([
