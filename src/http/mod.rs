@@ -13,6 +13,7 @@
 //!   [`openapi`]: `/openapi.json`, generated from the handlers.
 //! - [`error`]: [`error::ApiError`], the one place errors become ADT bodies.
 //! - [`auth`], [`tls`], [`rate_limit`]: who may call, over what, how often.
+//! - [`trace`]: the `traceparent` of a write, which its events keep for the change feed.
 
 pub mod auth;
 mod chaos;
@@ -29,6 +30,7 @@ mod relationships;
 mod request;
 mod telemetry;
 pub mod tls;
+mod trace;
 mod twins;
 
 use std::net::SocketAddr;

@@ -29,7 +29,7 @@ impl Footprint {
                 .get(id)
                 .map(|relationship| (id.clone(), relationship.target_id().to_owned()))
         };
-        let relationships = match event {
+        let relationships = match event.untraced() {
             Event::TwinDeleted { .. } => twin.relationships().keys().filter_map(target).collect(),
             Event::RelationshipReplaced {
                 relationship_id, ..
@@ -77,7 +77,7 @@ impl ReadModel {
             .streams
             .entry(key.clone())
             .or_insert_with(|| TwinState::new(key.clone()));
-        if matches!(event, Event::Telemetry { .. }) {
+        if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
             state.apply(event);
             return;

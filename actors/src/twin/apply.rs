@@ -34,6 +34,9 @@ pub(super) fn patch_document(
 
 impl TwinState {
     pub(super) fn apply_event(&mut self, event: &Event) {
+        if let Event::Traced { event, .. } = event {
+            return self.apply_event(event);
+        }
         self.version += 1;
         let version = self.version;
         match event {
@@ -144,7 +147,8 @@ impl TwinState {
             }
             Event::ModelsUploaded { .. }
             | Event::ModelDecommissioned { .. }
-            | Event::ModelDeleted { .. } => {
+            | Event::ModelDeleted { .. }
+            | Event::Traced { .. } => {
                 self.corrupt(event, "a model registry event in a twin's stream")
             }
         }
