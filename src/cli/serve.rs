@@ -1,5 +1,5 @@
-//! `twinlog serve`: opens (or creates) a node's data directory, replays it, and serves the
-//! ADT-compatible API until SIGINT or SIGTERM.
+//! `twinlog serve`: opens (or creates) a node's data directory, replays it into the data plane
+//! and the query read model, and serves the ADT-compatible API until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
+use twinlog_actors::read_model::{ReadModel, ReadModelFollower};
 use twinlog_actors::region::RegionOptions;
 
 #[derive(Debug, Args)]
@@ -100,12 +101,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
     let mut region = RegionOptions::new(&args.region);
     region.chaos = args.chaos;
-    let started = std::time::Instant::now();
-    let data_plane = DataPlane::start(log, region, arbiters.iter().map(Arbiter::handle).collect())?;
-    tracing::info!(
-        replay_ms = started.elapsed().as_millis() as u64,
-        "data plane ready"
-    );
+    // The two replays of the log run side by side.
+    let (data_plane, follower) = std::thread::scope(|scope| {
+        let read_model = scope.spawn(|| start_read_model(&log));
+        let started = std::time::Instant::now();
+        let data_plane = DataPlane::start(
+            log.clone(),
+            region,
+            arbiters.iter().map(Arbiter::handle).collect(),
+        )
+        .inspect(|_| {
+            tracing::info!(
+                replay_ms = started.elapsed().as_millis() as u64,
+                "data plane ready"
+            );
+        });
+        let follower = read_model
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        anyhow::Ok((data_plane?, follower?))
+    })?;
+    drop(log);
     let options = ServerOptions {
         listen: args.listen,
         workers: threads,
@@ -124,7 +140,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         },
     };
     let served = system.block_on(async {
-        let bound = http::bind(options, data_plane.clone())?;
+        let bound = http::bind(options, data_plane.clone(), follower.model().clone())?;
         for url in &bound.urls {
             // Tests and scripts read this line to learn a port picked with `:0`.
             println!("listening on {url}");
@@ -132,14 +148,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         bound.server.await.context("serving")
     });
-    // The twin actors hold the log too: stop their arbiters, then drop the last handle, which
-    // lets the log writer finish its queue and close the file.
+    // The twin actors hold the log too: stop their arbiters, stop the read model's follower (which
+    // holds the log's reader), then drop the last handle, which lets the log writer finish its
+    // queue and close the file.
     for arbiter in arbiters {
         arbiter.stop();
         let _ = arbiter.join();
     }
+    drop(follower);
     drop(data_plane);
     served?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The query read model of everything `log` holds, and its follower, which keeps it up to date
+/// from then on.
+fn start_read_model(log: &EventLog) -> anyhow::Result<ReadModelFollower> {
+    let started = std::time::Instant::now();
+    let model = ReadModel::rebuild(log).context("building the query read model from the log")?;
+    tracing::info!(
+        lsn = model.lsn(),
+        twins = model.twin_count(),
+        replay_ms = started.elapsed().as_millis() as u64,
+        "query read model ready"
+    );
+    ReadModelFollower::start(log, model).context("starting the query read model's follower")
 }

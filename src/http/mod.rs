@@ -8,6 +8,8 @@
 //! - [`models`], [`twins`] (and components), [`relationships`], [`telemetry`] (and the NDJSON
 //!   batch): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
 //! - [`feed`]: `GET /feed`, the change feed as Server-Sent Events.
+//! - [`query`]: `POST /query`, over the read model that a follower keeps fresh, with sealed
+//!   continuation tokens.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` ([`metrics`]); [`chaos`]: the panic drill;
 //!   [`openapi`]: `/openapi.json`, generated from the handlers.
 //! - [`error`]: [`error::ApiError`], the one place errors become ADT bodies.
@@ -24,6 +26,7 @@ mod openapi;
 mod ops;
 mod paging;
 mod preconditions;
+mod query;
 mod rate_limit;
 mod relationships;
 mod request;
@@ -33,6 +36,7 @@ mod trace;
 mod twins;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::middleware::{from_fn, ErrorHandlers};
@@ -40,10 +44,12 @@ use actix_web::{web, App, HttpServer};
 use tokio::signal;
 use tokio::sync::watch;
 use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::read_model::ReadModel;
 
 use auth::Tokens;
 pub use feed::FeedOptions;
 use metrics::Metrics;
+use query::{QueryService, QUERY_BODY_MAX_BYTES};
 use rate_limit::RateLimiter;
 
 /// The api-version this server speaks.
@@ -92,6 +98,7 @@ pub enum ServeError {
 /// What every handler and middleware reads.
 pub struct AppState {
     pub data_plane: DataPlane,
+    queries: QueryService,
     metrics: Metrics,
     tokens: Option<Tokens>,
     rate_limiter: Option<RateLimiter>,
@@ -108,8 +115,13 @@ pub struct Bound {
     pub urls: Vec<String>,
 }
 
-/// Binds the server. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
-pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, ServeError> {
+/// Binds the server over `data_plane`, answering queries from `read_model`, which its owner keeps
+/// following the log. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
+pub fn bind(
+    options: ServerOptions,
+    data_plane: DataPlane,
+    read_model: Arc<Mutex<ReadModel>>,
+) -> Result<Bound, ServeError> {
     let listen = options.listen;
     if options.tokens.is_none() {
         if !listen.ip().is_loopback() && !options.insecure_no_auth {
@@ -119,6 +131,7 @@ pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, Serv
     }
     let state = web::Data::new(AppState {
         data_plane,
+        queries: QueryService::new(read_model),
         metrics: Metrics::default(),
         tokens: options.tokens,
         rate_limiter: options.rate_limit_rps.map(RateLimiter::new),
@@ -236,6 +249,11 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
         .service(
             web::resource("/digitaltwins/{id}/components/{component}/telemetry")
                 .post(telemetry::send_to_component),
+        )
+        .service(
+            web::resource("/query")
+                .app_data(json_config(QUERY_BODY_MAX_BYTES))
+                .post(query::query_twins),
         )
         .service(
             web::resource("/telemetry/batch")

@@ -101,6 +101,41 @@ impl Server {
         self.request(Method::DELETE, path).send().unwrap()
     }
 
+    /// `POST /query` with `body` (`{"query"}` or `{"continuationToken"}`), and
+    /// `max-items-per-page` when `page_items` is given.
+    pub fn query(&self, body: &Value, page_items: Option<&str>) -> Response {
+        let request = self.request(Method::POST, "/query").json(body);
+        match page_items {
+            Some(items) => request.header("max-items-per-page", items),
+            None => request,
+        }
+        .send()
+        .unwrap()
+    }
+
+    /// Runs `text` (one page of up to 1,000 results) until `done` holds for its results, or
+    /// fails after `deadline`; returns the results and how long they took to satisfy `done`.
+    pub fn query_until(
+        &self,
+        text: &str,
+        deadline: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> (Vec<Value>, Duration) {
+        let started = Instant::now();
+        loop {
+            let page = expect(self.query(&json!({ "query": text }), None), 200);
+            let results = page["value"].as_array().unwrap().clone();
+            if done(&results) {
+                return (results, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "`{text}` still answered {results:?} after {deadline:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
         let signalled = Command::new("kill")
