@@ -23,8 +23,10 @@ use crate::models::MODELS_STREAM;
 use crate::twin::TwinState;
 
 /// How many twins' states a feed keeps by default. Each is one twin's document and outgoing
-/// relationships, so the feed's memory is at most this many twins.
-pub const TWINS_CACHED_DEFAULT: usize = 1_024;
+/// relationships, so the feed's memory is at most this many twins. A miss walks the twin's
+/// stream back to its last deletion, telemetry included, so the cache is sized for a fleet of
+/// devices sending telemetry round-robin rather than for a handful of twins.
+pub const TWINS_CACHED_DEFAULT: usize = 16_384;
 
 /// Why the feed could not go on. Every variant names the record.
 #[derive(Debug, thiserror::Error)]

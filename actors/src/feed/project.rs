@@ -108,8 +108,10 @@ pub(super) fn advance(
         Event::Telemetry {
             component, data, ..
         } => {
+            // Telemetry changes nothing a later event is made from, and applying it would fill
+            // the cached state's de-duplication window with message ids: it is left unapplied,
+            // as a rebuild from the twin's stream leaves it.
             let dataschema = state.twin().map(|twin| twin.model().to_string());
-            state.apply_record(record.twin_version, record.event);
             let data: Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
             return Ok(CloudEvent {
                 dataschema,
