@@ -29,7 +29,7 @@ impl Footprint {
                 .get(id)
                 .map(|relationship| (id.clone(), relationship.target_id().to_owned()))
         };
-        let relationships = match event {
+        let relationships = match event.untraced() {
             Event::TwinDeleted { .. } => twin.relationships().keys().filter_map(target).collect(),
             Event::RelationshipReplaced {
                 relationship_id, ..
@@ -80,7 +80,7 @@ impl ReadModel {
             }
         };
         let state = &mut self.streams[at];
-        if matches!(event, Event::Telemetry { .. }) {
+        if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
             state.apply(event);
             return;
