@@ -147,11 +147,14 @@ fn graph() -> (Vec<TwinSpec>, Vec<(String, String, Value)>) {
     (twins, relationships)
 }
 
+/// One creation through the data plane.
+type Creation = std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>;
+
 /// Runs `make` for every item of `items`, `CLIENTS` at a time.
 async fn in_parallel<T: 'static>(
     plane: &DataPlane,
     items: Vec<T>,
-    make: fn(DataPlane, T) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>,
+    make: fn(DataPlane, T) -> Creation,
 ) {
     let items = Arc::new(Mutex::new(items));
     let mut clients = Vec::new();
