@@ -11,9 +11,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+mod server;
 
-const BIN: &str = env!("CARGO_BIN_EXE_twinlog");
+use rand::Rng;
+use server::{export, BIN};
 
 /// What an acknowledgement promised: (twin version, round, producer, seq) at an LSN.
 type Acked = HashMap<u64, (u64, u64, u64, u64)>;
@@ -87,20 +88,6 @@ fn record_ack(line: &str, acked: &mut Acked) {
         acked.insert(lsn, (version, round, producer, seq)).is_none(),
         "LSN {lsn} acknowledged twice"
     );
-}
-
-fn export(dir: &Path) -> Vec<serde_json::Value> {
-    let out = Command::new(BIN).arg("export").arg(dir).output().unwrap();
-    assert!(
-        out.status.success(),
-        "export failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .map(|l| serde_json::from_slice(l).unwrap())
-        .collect()
 }
 
 fn check_log(dir: &Path, acked: &Acked, rounds_done: u64) {

@@ -1,10 +1,12 @@
 //! Bearer tokens from the auth file: none or unknown is 401 with `WWW-Authenticate`, a reader
-//! writing is 403, a reader reading is served; probes stay open; and without an auth file the
-//! server will not listen beyond loopback; past the rate limit, 429 with `Retry-After`.
+//! writing is 403, a reader reading or querying (`POST /query`) is served; probes stay open; and
+//! without an auth file the server will not listen beyond loopback; past the rate limit, 429
+//! with `Retry-After`.
 
 mod server;
 
 use std::process::Command;
+use std::time::Duration;
 
 use reqwest::Method;
 use server::{expect, expect_error, small_models, thermostat, Server, BIN};
@@ -55,6 +57,12 @@ fn owners_write_readers_read_and_strangers_are_refused() {
     server.token = Some(reader);
     assert_eq!(expect(server.get("/digitaltwins/t1"), 200)["target"], 20.0);
     expect(server.get("/models"), 200);
+    let (found, _) = server.query_until(
+        "SELECT T.target FROM DIGITALTWINS T WHERE T.$dtId = 't1'",
+        Duration::from_secs(5),
+        |results| !results.is_empty(),
+    );
+    assert_eq!(found, [serde_json::json!({"target": 20.0})]);
     let message = expect_error(
         server.put_json("/digitaltwins/t2", &thermostat(1.0)),
         403,

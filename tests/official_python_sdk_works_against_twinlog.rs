@@ -1,8 +1,9 @@
 //! Microsoft's official ADT Python SDK (`azure-digitaltwins-core`) works against the real
 //! `twinlog serve`, unchanged: over HTTPS verified against the test's own certificate, with an
 //! owner's and a reader's bearer token from `twinlog token new`, it uploads a slice of
-//! RealEstateCore, builds twins and relationships, patches with ETags, sends telemetry, deletes
-//! what it made, and gets ADT's exception types for ADT's errors (tests/sdk/adt_sdk_roundtrip.py).
+//! RealEstateCore, builds twins and relationships, patches with ETags, queries (as owner and
+//! reader, paging through continuation tokens), sends telemetry, deletes what it made, and gets
+//! ADT's exception types for ADT's errors (tests/sdk/adt_sdk_roundtrip.py).
 //!
 //! The Python packages come from tests/sdk/requirements.txt, which `bash scripts/test.sh`
 //! installs. Without them this test fails rather than skips.

@@ -15,6 +15,9 @@
 //!   quarantines: intra-region high availability.
 //! - [`query`]: ADT's query language, parsed and checked into a [`query::Query`] AST with
 //!   ADT's limits and `SqlQueryError`s; the read model evaluates it.
+//! - [`feed`]: the change feed: committed records as CloudEvents shaped like ADT's event
+//!   notifications, and ADT's event-route filter language.
+//! - `grammar`: the winnow tokens and positioned errors that the query and filter languages share.
 //! - [`read_model`]: [`read_model::ReadModel`], the committed log folded into twins, models and
 //!   the indexes queries use, and [`read_model::ReadModelFollower`], which keeps it fresh.
 //!
@@ -23,6 +26,8 @@
 
 pub mod aggregate;
 pub mod data_plane;
+pub mod feed;
+mod grammar;
 pub mod log;
 pub mod models;
 pub mod query;

@@ -64,12 +64,21 @@ pub enum Event {
     },
     /// An outgoing relationship deleted.
     RelationshipDeleted { at_ms: u64, relationship_id: String },
+    /// `event`, caused by a request that carried this W3C `traceparent`, kept so that the change
+    /// feed can carry the trace on. It is `event` in every other respect: the same stream, and
+    /// it applies exactly as `event` does. It never wraps another `Traced` ([`Event::traced`]).
+    Traced {
+        traceparent: String,
+        event: Box<Event>,
+    },
 }
 
 impl Event {
-    /// The variant's name, as `twinlog export` prints it in `kind`.
+    /// The variant's name, as `twinlog export` prints it in `kind`; a traced event's is the
+    /// name of the event it wraps.
     pub fn kind(&self) -> &'static str {
         match self {
+            Event::Traced { event, .. } => event.kind(),
             Event::Telemetry { .. } => "Telemetry",
             Event::ModelsUploaded { .. } => "ModelsUploaded",
             Event::ModelDecommissioned { .. } => "ModelDecommissioned",
@@ -80,6 +89,31 @@ impl Event {
             Event::RelationshipReplaced { .. } => "RelationshipReplaced",
             Event::RelationshipPatched { .. } => "RelationshipPatched",
             Event::RelationshipDeleted { .. } => "RelationshipDeleted",
+        }
+    }
+
+    /// This event as caused by a request with `traceparent`: wrapped once, whatever it was.
+    pub fn traced(self, traceparent: String) -> Event {
+        let event = match self {
+            Event::Traced { event, .. } => event,
+            event => Box::new(event),
+        };
+        Event::Traced { traceparent, event }
+    }
+
+    /// The event itself, or the one a [`Event::Traced`] wraps: what applies to a stream.
+    pub fn untraced(&self) -> &Event {
+        match self {
+            Event::Traced { event, .. } => event,
+            event => event,
+        }
+    }
+
+    /// The `traceparent` of the request that caused this event, if it carried one.
+    pub fn traceparent(&self) -> Option<&str> {
+        match self {
+            Event::Traced { traceparent, .. } => Some(traceparent),
+            _ => None,
         }
     }
 
@@ -102,4 +136,33 @@ pub struct EventDecodeError {
     pub len: usize,
     #[source]
     pub source: postcard::Error,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Event;
+
+    /// Postcard stores a variant as its index: these bytes are the format, and never change.
+    #[test]
+    fn existing_variants_keep_their_encoding_and_traced_comes_last() {
+        let deleted = Event::TwinDeleted { at_ms: 5 };
+        assert_eq!(deleted.encode(), [6, 5]);
+        let traced = deleted.clone().traced("t".to_owned());
+        assert_eq!(traced.encode(), [10, 1, b't', 6, 5]);
+        assert_eq!(Event::decode(&traced.encode()).unwrap(), traced);
+        assert_eq!(traced.untraced(), &deleted);
+        assert_eq!(traced.traceparent(), Some("t"));
+        assert_eq!(traced.kind(), "TwinDeleted");
+        assert_eq!(deleted.untraced(), &deleted);
+        assert_eq!(deleted.traceparent(), None);
+    }
+
+    #[test]
+    fn tracing_twice_wraps_once_with_the_latest_context() {
+        let twice = Event::TwinDeleted { at_ms: 5 }
+            .traced("a".to_owned())
+            .traced("b".to_owned());
+        assert_eq!(twice.traceparent(), Some("b"));
+        assert_eq!(twice.untraced(), &Event::TwinDeleted { at_ms: 5 });
+    }
 }

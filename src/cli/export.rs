@@ -20,6 +20,9 @@ struct Line<'a> {
     time: String,
     time_ms: u64,
     kind: &'static str,
+    /// The W3C trace context of the request that caused the event, when it carried one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    traceparent: Option<&'a str>,
     #[serde(flatten)]
     fields: Fields<'a>,
 }
@@ -116,6 +119,7 @@ fn line<'a>(record: &'a Record<'a>, event: &'a Event) -> anyhow::Result<Line<'a>
         time: twinlog_actors::aggregate::rfc3339_from_ms(h.time_ms),
         time_ms: h.time_ms,
         kind: event.kind(),
+        traceparent: event.traceparent(),
         fields: fields(h.lsn, event)?,
     })
 }
@@ -126,6 +130,7 @@ fn fields<'a>(lsn: u64, event: &'a Event) -> anyhow::Result<Fields<'a>> {
         serde_json::from_str(text).with_context(|| format!("LSN {lsn}: {what} is not JSON"))
     };
     let fields = match event {
+        Event::Traced { event, .. } => return fields(lsn, event),
         Event::Telemetry {
             message_id,
             source_time,
@@ -217,6 +222,11 @@ mod tests {
                 models: vec!["{}".into()]
             }),
             json!({"atMs": 1, "models": [{}]})
+        );
+        // A traced event exports its own fields; `traceparent` goes beside `kind`.
+        assert_eq!(
+            exported(Event::TwinDeleted { at_ms: 1 }.traced("t".into())),
+            json!({"atMs": 1})
         );
         let broken = Event::TwinPatched {
             at_ms: 1,

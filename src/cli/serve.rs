@@ -1,5 +1,5 @@
-//! `twinlog serve`: opens (or creates) a node's data directory, replays it, and serves the
-//! ADT-compatible API until SIGINT or SIGTERM.
+//! `twinlog serve`: opens (or creates) a node's data directory, replays it into the data plane
+//! and the query read model, and serves the ADT-compatible API until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
+use twinlog_actors::read_model::{ReadModel, ReadModelFollower};
 use twinlog_actors::region::RegionOptions;
 
 #[derive(Debug, Args)]
@@ -64,6 +65,13 @@ pub struct ServeArgs {
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, env = "TWINLOG_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
+    /// The host name clients reach this region at: the `source` of every change-feed event
+    /// (default: the region's name).
+    #[arg(long, env = "TWINLOG_PUBLIC_HOST")]
+    public_host: Option<String>,
+    /// How often an idle `GET /feed` connection gets an SSE comment to keep it open.
+    #[arg(long, env = "TWINLOG_FEED_HEARTBEAT_S", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..))]
+    feed_heartbeat_s: u64,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -93,12 +101,27 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let arbiters: Vec<Arbiter> = (0..threads).map(|_| Arbiter::new()).collect();
     let mut region = RegionOptions::new(&args.region);
     region.chaos = args.chaos;
-    let started = std::time::Instant::now();
-    let data_plane = DataPlane::start(log, region, arbiters.iter().map(Arbiter::handle).collect())?;
-    tracing::info!(
-        replay_ms = started.elapsed().as_millis() as u64,
-        "data plane ready"
-    );
+    // The two replays of the log run side by side.
+    let (data_plane, follower) = std::thread::scope(|scope| {
+        let read_model = scope.spawn(|| start_read_model(&log));
+        let started = std::time::Instant::now();
+        let data_plane = DataPlane::start(
+            log.clone(),
+            region,
+            arbiters.iter().map(Arbiter::handle).collect(),
+        )
+        .inspect(|_| {
+            tracing::info!(
+                replay_ms = started.elapsed().as_millis() as u64,
+                "data plane ready"
+            );
+        });
+        let follower = read_model
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        anyhow::Ok((data_plane?, follower?))
+    })?;
+    drop(log);
     let options = ServerOptions {
         listen: args.listen,
         workers: threads,
@@ -111,9 +134,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         keep_alive: Duration::from_secs(args.keep_alive_s),
         connections_max_per_worker: args.connections_max_per_worker,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
+        feed: http::FeedOptions {
+            source: args.public_host.unwrap_or(args.region),
+            heartbeat: Duration::from_secs(args.feed_heartbeat_s),
+        },
     };
     let served = system.block_on(async {
-        let bound = http::bind(options, data_plane.clone())?;
+        let bound = http::bind(options, data_plane.clone(), follower.model().clone())?;
         for url in &bound.urls {
             // Tests and scripts read this line to learn a port picked with `:0`.
             println!("listening on {url}");
@@ -121,14 +148,30 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         }
         bound.server.await.context("serving")
     });
-    // The twin actors hold the log too: stop their arbiters, then drop the last handle, which
-    // lets the log writer finish its queue and close the file.
+    // The twin actors hold the log too: stop their arbiters, stop the read model's follower (which
+    // holds the log's reader), then drop the last handle, which lets the log writer finish its
+    // queue and close the file.
     for arbiter in arbiters {
         arbiter.stop();
         let _ = arbiter.join();
     }
+    drop(follower);
     drop(data_plane);
     served?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The query read model of everything `log` holds, and its follower, which keeps it up to date
+/// from then on.
+fn start_read_model(log: &EventLog) -> anyhow::Result<ReadModelFollower> {
+    let started = std::time::Instant::now();
+    let model = ReadModel::rebuild(log).context("building the query read model from the log")?;
+    tracing::info!(
+        lsn = model.lsn(),
+        twins = model.twin_count(),
+        replay_ms = started.elapsed().as_millis() as u64,
+        "query read model ready"
+    );
+    ReadModelFollower::start(log, model).context("starting the query read model's follower")
 }

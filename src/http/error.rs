@@ -11,7 +11,11 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use twinlog_actors::data_plane::DataPlaneError;
+use twinlog_actors::query::QueryError;
+use twinlog_actors::read_model::EvalError;
 use utoipa::ToSchema;
+
+use super::query::TokenError;
 
 /// The header ADT's SDKs read the error code from.
 pub const ERROR_CODE_HEADER: &str = "x-ms-error-code";
@@ -153,6 +157,26 @@ impl From<DataPlaneError> for ApiError {
             message: error.to_string(),
             retry_after_s: error.retry_after_s(),
         }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> ApiError {
+        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+        ApiError::new(status, error.code(), error.to_string())
+    }
+}
+
+/// A query that parsed but cannot run is still the query's fault: ADT's `SqlQueryError`.
+impl From<EvalError> for ApiError {
+    fn from(error: EvalError) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "SqlQueryError", error.to_string())
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(error: TokenError) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", error.to_string())
     }
 }
 

@@ -7,36 +7,49 @@
 //!
 //! - [`models`], [`twins`] (and components), [`relationships`], [`telemetry`] (and the NDJSON
 //!   batch): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
+//! - [`feed`]: `GET /feed`, the change feed as Server-Sent Events.
+//! - [`query`]: `POST /query`, over the read model that a follower keeps fresh, with sealed
+//!   continuation tokens.
 //! - [`ops`]: `/healthz`, `/readyz`, `/metrics` ([`metrics`]); [`chaos`]: the panic drill;
 //!   [`openapi`]: `/openapi.json`, generated from the handlers.
 //! - [`error`]: [`error::ApiError`], the one place errors become ADT bodies.
 //! - [`auth`], [`tls`], [`rate_limit`]: who may call, over what, how often.
+//! - [`trace`]: the `traceparent` of a write, which its events keep for the change feed.
 
 pub mod auth;
 mod chaos;
 pub mod error;
+pub mod feed;
 mod metrics;
 mod models;
 mod openapi;
 mod ops;
 mod paging;
 mod preconditions;
+mod query;
 mod rate_limit;
 mod relationships;
 mod request;
 mod telemetry;
 pub mod tls;
+mod trace;
 mod twins;
 
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::middleware::{from_fn, ErrorHandlers};
 use actix_web::{web, App, HttpServer};
+use tokio::signal;
+use tokio::sync::watch;
 use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::read_model::ReadModel;
 
 use auth::Tokens;
+pub use feed::FeedOptions;
 use metrics::Metrics;
+use query::{QueryService, QUERY_BODY_MAX_BYTES};
 use rate_limit::RateLimiter;
 
 /// The api-version this server speaks.
@@ -65,6 +78,7 @@ pub struct ServerOptions {
     pub connections_max_per_worker: usize,
     /// How long a stopping server waits for requests in flight.
     pub shutdown_timeout: Duration,
+    pub feed: FeedOptions,
 }
 
 /// Why the server did not start.
@@ -84,9 +98,14 @@ pub enum ServeError {
 /// What every handler and middleware reads.
 pub struct AppState {
     pub data_plane: DataPlane,
+    queries: QueryService,
     metrics: Metrics,
     tokens: Option<Tokens>,
     rate_limiter: Option<RateLimiter>,
+    feed: FeedOptions,
+    /// Becomes `true` when the server is told to stop, so that endless responses (the feed)
+    /// end at once instead of holding the shutdown for its whole timeout.
+    stopping: watch::Receiver<bool>,
 }
 
 /// A server bound to its addresses, not yet running: await `server` inside an actix `System`.
@@ -96,8 +115,13 @@ pub struct Bound {
     pub urls: Vec<String>,
 }
 
-/// Binds the server. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
-pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, ServeError> {
+/// Binds the server over `data_plane`, answering queries from `read_model`, which its owner keeps
+/// following the log. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
+pub fn bind(
+    options: ServerOptions,
+    data_plane: DataPlane,
+    read_model: Arc<Mutex<ReadModel>>,
+) -> Result<Bound, ServeError> {
     let listen = options.listen;
     if options.tokens.is_none() {
         if !listen.ip().is_loopback() && !options.insecure_no_auth {
@@ -107,9 +131,12 @@ pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, Serv
     }
     let state = web::Data::new(AppState {
         data_plane,
+        queries: QueryService::new(read_model),
         metrics: Metrics::default(),
         tokens: options.tokens,
         rate_limiter: options.rate_limit_rps.map(RateLimiter::new),
+        feed: options.feed,
+        stopping: stop_signal(),
     });
     let chaos = options.chaos;
     let server = HttpServer::new(move || {
@@ -148,6 +175,25 @@ pub fn bind(options: ServerOptions, data_plane: DataPlane) -> Result<Bound, Serv
     })
 }
 
+/// A receiver that turns `true` on SIGINT or SIGTERM, beside actix-web's own handling of them.
+fn stop_signal() -> watch::Receiver<bool> {
+    let (stop, stopping) = watch::channel(false);
+    actix_web::rt::spawn(async move {
+        let terminate = async {
+            match signal::unix::signal(signal::unix::SignalKind::terminate()) {
+                Ok(mut terminate) => terminate.recv().await,
+                Err(_) => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = signal::ctrl_c() => {}
+            _ = terminate => {}
+        }
+        let _ = stop.send(true);
+    });
+    stopping
+}
+
 /// A JSON body extractor's limits and errors.
 fn json_config(limit_bytes: usize) -> web::JsonConfig {
     web::JsonConfig::default()
@@ -162,6 +208,7 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
         .route(openapi::OPENAPI_PATH, web::get().to(openapi::openapi_json))
+        .route("/feed", web::get().to(feed::feed))
         .service(
             web::resource("/models")
                 .app_data(json_config(MODELS_BODY_MAX_BYTES))
@@ -202,6 +249,11 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
         .service(
             web::resource("/digitaltwins/{id}/components/{component}/telemetry")
                 .post(telemetry::send_to_component),
+        )
+        .service(
+            web::resource("/query")
+                .app_data(json_config(QUERY_BODY_MAX_BYTES))
+                .post(query::query_twins),
         )
         .service(
             web::resource("/telemetry/batch")

@@ -9,8 +9,9 @@ use utoipa::{Modify, OpenApi};
 
 use super::error::{ErrorBody, ErrorResponse};
 use super::paging::Page;
+use super::query::{QueryResult, QuerySpecification};
 use super::telemetry::{BatchReport, LineError};
-use super::{chaos, models, ops, relationships, telemetry, twins, API_VERSION};
+use super::{chaos, feed, models, ops, query, relationships, telemetry, twins, API_VERSION};
 
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
@@ -24,10 +25,12 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         twins::get_component, twins::patch_component,
         relationships::get, relationships::put, relationships::patch, relationships::delete,
         relationships::list, relationships::list_incoming,
+        query::query_twins,
         telemetry::send, telemetry::send_to_component, telemetry::batch,
+        feed::feed,
         ops::healthz, ops::readyz, ops::metrics, chaos::arm_panic,
     ),
-    components(schemas(ErrorResponse, ErrorBody, Page, BatchReport, LineError)),
+    components(schemas(ErrorResponse, ErrorBody, Page, QuerySpecification, QueryResult, BatchReport, LineError)),
     modifiers(&AdtConventions),
 )]
 struct ApiDoc;
@@ -125,5 +128,11 @@ mod tests {
             "#/components/schemas/ErrorResponse"
         );
         assert!(description["paths"]["/telemetry/batch"]["post"].is_object());
+        let query = &description["paths"]["/query"]["post"];
+        assert_eq!(
+            query["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/QuerySpecification"
+        );
+        assert!(query["responses"]["200"]["headers"]["query-charge"].is_object());
     }
 }

@@ -45,14 +45,11 @@ pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
         None => None,
     };
     let offset = continuation.map_or(0, |(offset, _)| offset);
-    // The header, when a client repeats it, wins over the size the token remembers.
-    let size = match (
-        request.headers().contains_key(MAX_ITEMS_HEADER),
-        continuation,
-    ) {
-        (false, Some((_, size))) => size,
-        _ => page_size(request)?,
-    };
+    let size = page_size(
+        request,
+        continuation.map(|(_, size)| size),
+        PAGE_ITEMS_DEFAULT,
+    )?;
     let next_offset = offset.saturating_add(size);
     let next_link = (next_offset < items.len()).then(|| {
         pairs.retain(|(key, _)| key != CONTINUATION_PARAM);
@@ -73,9 +70,16 @@ pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
     Ok(HttpResponse::Ok().json(Page { value, next_link }))
 }
 
-fn page_size(request: &HttpRequest) -> ApiResult<usize> {
+/// The page size: what `request` asks for in [`MAX_ITEMS_HEADER`], at most [`PAGE_ITEMS_MAX`];
+/// else the size its continuation token `remembered`; else `default`. The header, when a client
+/// repeats it, wins over the token.
+pub fn page_size(
+    request: &HttpRequest,
+    remembered: Option<usize>,
+    default: usize,
+) -> ApiResult<usize> {
     let Some(value) = request.headers().get(MAX_ITEMS_HEADER) else {
-        return Ok(PAGE_ITEMS_DEFAULT);
+        return Ok(remembered.unwrap_or(default));
     };
     let size = value
         .to_str()

@@ -9,6 +9,7 @@ use utoipa::IntoParams;
 use super::error::{ApiResult, ErrorResponse};
 use super::paging::{page_reply, Page};
 use super::preconditions::{if_match, if_none_match_any, patched_reply, versioned_reply};
+use super::trace::traced;
 use super::AppState;
 
 #[derive(Deserialize, IntoParams)]
@@ -47,8 +48,7 @@ pub async fn put(
 ) -> ApiResult {
     let (id, relationship_id) = path.into_inner();
     let create_only = if_none_match_any(request.headers())?;
-    let relationship = state
-        .data_plane
+    let relationship = traced(&state, request.headers())
         .put_relationship(&id, &relationship_id, body.into_inner(), create_only)
         .await?;
     Ok(versioned_reply(relationship))
@@ -67,8 +67,7 @@ pub async fn patch(
 ) -> ApiResult {
     let (id, relationship_id) = path.into_inner();
     let precondition = if_match(request.headers())?;
-    let etag = state
-        .data_plane
+    let etag = traced(&state, request.headers())
         .patch_relationship(&id, &relationship_id, body.into_inner(), precondition)
         .await?;
     Ok(patched_reply(etag))
@@ -85,8 +84,7 @@ pub async fn delete(
 ) -> ApiResult {
     let (id, relationship_id) = path.into_inner();
     let precondition = if_match(request.headers())?;
-    state
-        .data_plane
+    traced(&state, request.headers())
         .delete_relationship(&id, &relationship_id, precondition)
         .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -9,6 +9,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorResponse};
+use super::trace::traced;
 use super::AppState;
 
 const MESSAGE_ID_HEADER: &str = "Message-Id";
@@ -76,8 +77,7 @@ async fn send_from(
         .get(SOURCE_TIME_HEADER)
         .map(|value| check_source_time(SOURCE_TIME_HEADER, value.to_str().unwrap_or("")))
         .transpose()?;
-    state
-        .data_plane
+    traced(state, headers)
         .send_telemetry(id, component, message_id, source_time, body)
         .await?;
     Ok(HttpResponse::NoContent().finish())
@@ -148,13 +148,14 @@ pub async fn batch(
         .enumerate()
         .filter(|(_, line)| !line.trim_ascii().is_empty())
         .map(|(index, line)| (index + 1, parse_line(line)));
+    // One request, one trace context: every line's event records the request's traceparent.
+    let data_plane = traced(&state, request.headers());
     let outcomes: Vec<(usize, Result<(), ApiError>)> = stream::iter(lines)
         .map(|(line, parsed)| {
-            let state = state.clone();
+            let data_plane = data_plane.clone();
             async move {
                 let sent = match parsed {
-                    Ok(event) => state
-                        .data_plane
+                    Ok(event) => data_plane
                         .send_telemetry(
                             &event.twin_id,
                             event.component.as_deref(),

@@ -5,6 +5,7 @@ use serde_json::Value;
 
 use super::error::{ApiResult, ErrorResponse};
 use super::preconditions::{if_match, if_none_match_any, patched_reply, versioned_reply};
+use super::trace::traced;
 use super::AppState;
 
 /// A twin, with its `ETag`.
@@ -27,8 +28,7 @@ pub async fn put_twin(
     body: web::Json<Value>,
 ) -> ApiResult {
     let create_only = if_none_match_any(request.headers())?;
-    let twin = state
-        .data_plane
+    let twin = traced(&state, request.headers())
         .put_twin(&id, body.into_inner(), create_only)
         .await?;
     Ok(versioned_reply(twin))
@@ -46,8 +46,7 @@ pub async fn patch_twin(
     body: web::Json<Value>,
 ) -> ApiResult {
     let precondition = if_match(request.headers())?;
-    let etag = state
-        .data_plane
+    let etag = traced(&state, request.headers())
         .patch_twin(&id, body.into_inner(), precondition)
         .await?;
     Ok(patched_reply(etag))
@@ -63,7 +62,9 @@ pub async fn delete_twin(
     request: HttpRequest,
 ) -> ApiResult {
     let precondition = if_match(request.headers())?;
-    state.data_plane.delete_twin(&id, precondition).await?;
+    traced(&state, request.headers())
+        .delete_twin(&id, precondition)
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -94,8 +95,7 @@ pub async fn patch_component(
 ) -> ApiResult {
     let (id, component) = path.into_inner();
     let precondition = if_match(request.headers())?;
-    let etag = state
-        .data_plane
+    let etag = traced(&state, request.headers())
         .patch_component(&id, &component, body.into_inner(), precondition)
         .await?;
     Ok(patched_reply(etag))

@@ -3,6 +3,8 @@
 - An `application/x-ndjson` serializer, so that `POST /telemetry/batch` gets bodies at all.
 - Path parameters that sometimes name the twins, relationship, component and model that the
   runner seeded, so that the fuzzer reaches past 404 into twinlog's real handlers.
+- `POST /query` bodies that sometimes hold a query that parses, so that the fuzzer reaches past
+  `SqlQueryError` into the evaluator and its paging.
 """
 
 import json
@@ -13,6 +15,14 @@ from hypothesis import strategies as st
 
 # What the runner seeded, by path parameter name (see run_schemathesis.py, `seed`).
 SEEDED = json.loads(os.environ.get("TWINLOG_FUZZ_SEEDED", "{}"))
+# Queries over the seeded twins, in the forms the evaluator serves.
+QUERIES = [
+    "SELECT * FROM DIGITALTWINS",
+    "SELECT T.$dtId, T.target FROM DIGITALTWINS T WHERE T.target > 20",
+    "SELECT COUNT() FROM DIGITALTWINS WHERE IS_OF_MODEL('dtmi:fuzz:Room;1')",
+    "SELECT TOP(1) * FROM DIGITALTWINS T WHERE T.$dtId IN ['fuzz-room', 'fuzz-thermostat']",
+    "SELECT * FROM DIGITALTWINS T WHERE NOT T.name = 'r' OR T.display.brightness <= 0.5",
+]
 
 
 @schemathesis.serializer("application/x-ndjson")
@@ -35,3 +45,11 @@ def flatmap_path_parameters(ctx, path_parameters):
     return st.fixed_dictionaries(
         {name: st.sampled_from([value, *SEEDED.get(name, [])]) for name, value in path_parameters.items()}
     )
+
+
+@schemathesis.hook
+def flatmap_body(ctx, body):
+    """A `POST /query` body is either what the fuzzer drew or that body with a query that parses."""
+    if ctx.operation is None or ctx.operation.path != "/query" or not isinstance(body, dict):
+        return st.just(body)
+    return st.sampled_from([body, *({**body, "query": query} for query in QUERIES)])

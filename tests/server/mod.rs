@@ -101,6 +101,41 @@ impl Server {
         self.request(Method::DELETE, path).send().unwrap()
     }
 
+    /// `POST /query` with `body` (`{"query"}` or `{"continuationToken"}`), and
+    /// `max-items-per-page` when `page_items` is given.
+    pub fn query(&self, body: &Value, page_items: Option<&str>) -> Response {
+        let request = self.request(Method::POST, "/query").json(body);
+        match page_items {
+            Some(items) => request.header("max-items-per-page", items),
+            None => request,
+        }
+        .send()
+        .unwrap()
+    }
+
+    /// Runs `text` (one page of up to 1,000 results) until `done` holds for its results, or
+    /// fails after `deadline`; returns the results and how long they took to satisfy `done`.
+    pub fn query_until(
+        &self,
+        text: &str,
+        deadline: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> (Vec<Value>, Duration) {
+        let started = Instant::now();
+        loop {
+            let page = expect(self.query(&json!({ "query": text }), None), 200);
+            let results = page["value"].as_array().unwrap().clone();
+            if done(&results) {
+                return (results, started.elapsed());
+            }
+            assert!(
+                started.elapsed() < deadline,
+                "`{text}` still answered {results:?} after {deadline:?}"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
         let signalled = Command::new("kill")
@@ -148,6 +183,21 @@ pub fn expect_error(response: Response, status: u16, code: &str) -> String {
     assert_eq!(header.as_deref(), Some(code), "x-ms-error-code of {body}");
     assert_eq!(body["error"]["code"], code, "{body}");
     body["error"]["message"].as_str().unwrap().to_owned()
+}
+
+/// `twinlog export DIR` of a stopped node: every record, one JSON object per line.
+pub fn export(dir: &Path) -> Vec<Value> {
+    let out = Command::new(BIN).arg("export").arg(dir).output().unwrap();
+    assert!(
+        out.status.success(),
+        "export failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_slice(l).unwrap())
+        .collect()
 }
 
 /// A thermostat with a `display` component, a telemetry, and a relationship to a room.

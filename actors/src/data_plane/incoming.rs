@@ -45,19 +45,19 @@ impl IncomingIndex {
             let stored = stored.map_err(|e| failed(&e))?;
             let record = stored.decode().map_err(|e| failed(&e))?;
             let source: Arc<str> = Arc::from(record.header.twin_id);
-            match record.event().map_err(|e| failed(&e))? {
+            let event = record.event().map_err(|e| failed(&e))?;
+            match event.untraced() {
                 Event::RelationshipReplaced {
                     relationship_id,
                     document,
                     ..
                 } => {
-                    let document: Value =
-                        serde_json::from_str(&document).map_err(|e| failed(&e))?;
-                    index.record(source, &relationship_id, &document);
+                    let document: Value = serde_json::from_str(document).map_err(|e| failed(&e))?;
+                    index.record(source, relationship_id, &document);
                 }
                 Event::RelationshipDeleted {
                     relationship_id, ..
-                } => index.forget(&source, &relationship_id),
+                } => index.forget(&source, relationship_id),
                 _ => {}
             }
         }

@@ -38,6 +38,8 @@ pub struct DataPlane {
     models: Arc<ModelStore>,
     incoming: Arc<IncomingIndex>,
     supervisor: RegionSupervisor<TwinState>,
+    /// The W3C trace context that twin commands sent through this handle carry into the log.
+    traceparent: Option<Arc<str>>,
 }
 
 impl DataPlane {
@@ -55,7 +57,19 @@ impl DataPlane {
             log,
             models: Arc::new(models),
             incoming: Arc::new(incoming),
+            traceparent: None,
         })
+    }
+
+    /// This data plane, for one request that carried `traceparent` (a W3C trace context the
+    /// caller has validated): its twin writes (twins, relationships, telemetry) record it, so
+    /// that the change feed's events carry the trace on. Model writes yield no feed event and
+    /// do not record it.
+    pub fn traced(&self, traceparent: Option<&str>) -> DataPlane {
+        DataPlane {
+            traceparent: traceparent.map(Arc::from),
+            ..self.clone()
+        }
     }
 
     pub fn supervisor(&self) -> &RegionSupervisor<TwinState> {

@@ -5,6 +5,8 @@ use actix::{Arbiter, System};
 use serde_json::{json, Value};
 
 use super::*;
+use twinlog_migrations::Event;
+
 use crate::log::LogOptions;
 
 fn models() -> Value {
@@ -216,5 +218,77 @@ fn model_lifecycle_is_durable_and_guarded() {
             .unwrap();
         assert_eq!(deps.len(), 1);
         assert!(deps[0].get("model").is_some());
+    });
+}
+
+#[test]
+fn a_traced_handle_records_the_trace_context_on_every_twin_write() {
+    const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    let dir = tempfile::tempdir().unwrap();
+    with_plane(dir.path(), |plane| async move {
+        plane.upload_models(models()).await.unwrap();
+        let traced = plane.traced(Some(TRACEPARENT));
+        traced
+            .put_twin("room-1", twin("dtmi:example:Room;1", "area", 20.0), true)
+            .await
+            .unwrap();
+        plane
+            .put_twin(
+                "sensor-1",
+                twin("dtmi:example:Sensor;1", "reading", 1.0),
+                true,
+            )
+            .await
+            .unwrap();
+        let body = json!({"$targetId": "sensor-1", "$relationshipName": "hasSensor"});
+        traced
+            .put_relationship("room-1", "r1", body, true)
+            .await
+            .unwrap();
+        traced
+            .patch_twin(
+                "room-1",
+                json!([{"op": "replace", "path": "/area", "value": 3.0}]),
+                None,
+            )
+            .await
+            .unwrap();
+        traced
+            .send_telemetry("sensor-1", None, "m-1", None, json!({"t": 1}))
+            .await
+            .unwrap();
+        traced
+            .delete_relationship("room-1", "r1", None)
+            .await
+            .unwrap();
+        traced.delete_twin("room-1", None).await.unwrap();
+
+        let records: Vec<(String, Event)> = plane
+            .log()
+            .replay_from(1)
+            .map(|stored| {
+                let stored = stored.unwrap();
+                let record = stored.decode().unwrap();
+                (record.header.twin_id.to_owned(), record.event().unwrap())
+            })
+            .collect();
+        let traces: Vec<(&str, &str, Option<&str>)> = records
+            .iter()
+            .map(|(twin, event)| (twin.as_str(), event.kind(), event.traceparent()))
+            .collect();
+        let traced = Some(TRACEPARENT);
+        assert_eq!(
+            traces,
+            [
+                ("$models", "ModelsUploaded", None),
+                ("room-1", "TwinReplaced", traced),
+                ("sensor-1", "TwinReplaced", None),
+                ("room-1", "RelationshipReplaced", traced),
+                ("room-1", "TwinPatched", traced),
+                ("sensor-1", "Telemetry", traced),
+                ("room-1", "RelationshipDeleted", traced),
+                ("room-1", "TwinDeleted", traced),
+            ]
+        );
     });
 }

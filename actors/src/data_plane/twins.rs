@@ -46,6 +46,13 @@ impl DataPlane {
         read: impl Fn(&TwinState) -> Result<R, TwinError> + Send + Sync + 'static,
     ) -> Result<R, DataPlaneError> {
         check_twin_id(id)?;
+        let command = match (command, &self.traceparent) {
+            (Some(command), Some(traceparent)) => Some(TwinCommand::Traced {
+                traceparent: traceparent.to_string(),
+                command: Box::new(command),
+            }),
+            (command, _) => command,
+        };
         Ok(self.supervisor.request(id, command, read).await??)
     }
 

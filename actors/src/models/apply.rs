@@ -12,7 +12,7 @@ use super::{ModelRegistry, StoredModel};
 
 impl ModelRegistry {
     pub(super) fn apply_event(&mut self, event: &Event) {
-        match event {
+        match event.untraced() {
             Event::ModelsUploaded { at_ms, models } => self.apply_upload(*at_ms, models),
             Event::ModelDecommissioned { model_id, .. } => {
                 let id = self.stored_id(model_id, event);

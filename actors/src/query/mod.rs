@@ -21,8 +21,8 @@ pub use error::QueryError;
 use winnow::error::ErrMode;
 use winnow::Parser;
 
+use crate::grammar::{any_of, locate, Failure, Reason};
 use limits::{NESTING_DEPTH_MAX, QUERY_CHARS_MAX};
-use parse::{Failure, Reason};
 
 /// Parses and checks one query. Any input, however malformed, gets an error, never a panic.
 pub fn parse(text: &str) -> Result<Query, QueryError> {
@@ -42,36 +42,14 @@ pub fn parse(text: &str) -> Result<Query, QueryError> {
 }
 
 fn syntax_error(text: &str, error: ErrMode<Failure>) -> QueryError {
-    let failure = match error {
-        ErrMode::Backtrack(failure) | ErrMode::Cut(failure) => failure,
-        // Only partial input can be incomplete, and the whole text is always given.
-        ErrMode::Incomplete(_) => Failure {
-            rest_bytes: 0,
-            reason: Reason::Expected(Vec::new()),
-        },
-    };
-    let read_bytes = text.len().saturating_sub(failure.rest_bytes);
-    let position = text
-        .get(..read_bytes)
-        .map_or(0, |read| read.chars().count())
-        + 1;
-    match failure.reason {
-        Reason::TooDeep => QueryError::NestingTooDeep {
+    match locate(text, error) {
+        (position, Reason::TooDeep) => QueryError::NestingTooDeep {
             position,
             depth_max: NESTING_DEPTH_MAX,
         },
-        Reason::Expected(values) => QueryError::Syntax {
+        (position, Reason::Expected(values)) => QueryError::Syntax {
             position,
-            expected: one_of(values.iter().map(ToString::to_string).collect()),
+            expected: any_of(&values, "a valid query"),
         },
-    }
-}
-
-/// `a`, `a or b`, `a, b or c`.
-fn one_of(mut items: Vec<String>) -> String {
-    match items.pop() {
-        None => "a valid query".to_owned(),
-        Some(last) if items.is_empty() => last,
-        Some(last) => format!("{} or {last}", items.join(", ")),
     }
 }

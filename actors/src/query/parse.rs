@@ -2,27 +2,25 @@
 //! path's segments are as written, and [`super::check`] then resolves aliases and applies ADT's
 //! semantic rules.
 //!
-//! Errors report the furthest point any alternative reached, with what each alternative
-//! expected there; `cut_err` after a committing token (`WHERE`, `AND`, `(`, an operator) keeps a
+//! Tokens and errors are [`crate::grammar`]'s; `cut_err` after a committing token (`WHERE`, `AND`, `(`, an operator) keeps a
 //! later `opt` or `repeat` from backtracking over the real mistake.
 
-use winnow::ascii::{digit1, multispace0, Caseless};
+use winnow::ascii::{digit1, multispace0};
 use winnow::combinator::{
-    alt, cut_err, delimited, eof, not, opt, preceded, repeat, separated, terminated,
+    alt, cut_err, delimited, eof, opt, preceded, repeat, separated, terminated,
 };
-use winnow::error::{AddContext, ErrMode, ParserError, StrContext, StrContextValue};
+use winnow::error::{StrContext, StrContextValue};
 use winnow::prelude::*;
-use winnow::stream::Stream;
-use winnow::token::{any, one_of, take, take_while};
+use winnow::token::one_of;
 
 use super::ast::{
     Collection, CompareOp, Expr, Join, Literal, Path, Projection, Query, Select, SelectItem,
     Source, StringMatch, TypeCheck,
 };
 use super::limits::NESTING_DEPTH_MAX;
-
-type Input<'a> = &'a str;
-type Parsed<O> = ModalResult<O, Failure>;
+use crate::grammar::{
+    described, identifier, keyword, string, symbol, Boolean, Failure, Input, Parsed,
+};
 
 /// Words that end a clause, so they can never be taken for an alias.
 const RESERVED: [&str; 18] = [
@@ -62,88 +60,6 @@ const STRING_MATCHES: [(&str, StringMatch); 3] = [
     ("CONTAINS", StringMatch::Contains),
 ];
 
-/// Why the grammar failed, and where: `rest_bytes` is how much text was left unread.
-#[derive(Debug)]
-pub(super) struct Failure {
-    pub(super) rest_bytes: usize,
-    pub(super) reason: Reason,
-}
-
-#[derive(Debug, PartialEq)]
-pub(super) enum Reason {
-    /// What the alternatives that got furthest would have accepted.
-    Expected(Vec<StrContextValue>),
-    TooDeep,
-}
-
-impl Failure {
-    fn expected(rest: &str, what: &'static str) -> ErrMode<Self> {
-        ErrMode::Backtrack(Self {
-            rest_bytes: rest.len(),
-            reason: Reason::Expected(vec![StrContextValue::Description(what)]),
-        })
-    }
-}
-
-impl<'a> ParserError<Input<'a>> for Failure {
-    type Inner = Self;
-
-    fn from_input(input: &Input<'a>) -> Self {
-        Self {
-            rest_bytes: input.len(),
-            reason: Reason::Expected(Vec::new()),
-        }
-    }
-
-    /// The alternative that read further explains the mistake better; at a tie, list both.
-    fn or(self, other: Self) -> Self {
-        match self.rest_bytes.cmp(&other.rest_bytes) {
-            std::cmp::Ordering::Less => self,
-            std::cmp::Ordering::Greater => other,
-            std::cmp::Ordering::Equal => match (self.reason, other.reason) {
-                (Reason::Expected(mut ours), Reason::Expected(theirs)) => {
-                    for value in theirs {
-                        if !ours.contains(&value) {
-                            ours.push(value);
-                        }
-                    }
-                    Self {
-                        rest_bytes: self.rest_bytes,
-                        reason: Reason::Expected(ours),
-                    }
-                }
-                (reason, _) => Self {
-                    rest_bytes: self.rest_bytes,
-                    reason,
-                },
-            },
-        }
-    }
-
-    fn into_inner(self) -> Result<Self::Inner, Self> {
-        Ok(self)
-    }
-}
-
-impl<'a> AddContext<Input<'a>, StrContext> for Failure {
-    /// The innermost expectation is the precise one; outer labels only fill a gap.
-    fn add_context(
-        mut self,
-        _input: &Input<'a>,
-        _token_start: &<Input<'a> as Stream>::Checkpoint,
-        context: StrContext,
-    ) -> Self {
-        if let (Reason::Expected(expected), StrContext::Expected(value)) =
-            (&mut self.reason, context)
-        {
-            if expected.is_empty() {
-                expected.push(value);
-            }
-        }
-        self
-    }
-}
-
 /// Parses the whole text. The paths in the result are not yet resolved.
 pub(super) fn query(input: &mut Input<'_>) -> Parsed<Query> {
     let select = select.parse_next(input)?;
@@ -151,7 +67,7 @@ pub(super) fn query(input: &mut Input<'_>) -> Parsed<Query> {
     let joins: Vec<Join> = repeat(0.., join).parse_next(input)?;
     let filter = opt(preceded(
         keyword("WHERE"),
-        cut_err(|i: &mut Input<'_>| or_expr(i, 0)),
+        cut_err(|i: &mut Input<'_>| CONDITION.or_expr(i, 0)),
     ))
     .parse_next(input)?;
     let end = if filter.is_some() {
@@ -235,59 +151,17 @@ fn join(input: &mut Input<'_>) -> Parsed<Join> {
     })
 }
 
-fn or_expr(input: &mut Input<'_>, depth: usize) -> Parsed<Expr> {
-    chain(input, depth, "OR", and_expr, Expr::Or)
-}
+/// A WHERE condition: the shared boolean skeleton over ADT's predicates and functions.
+const CONDITION: Boolean<Expr> = Boolean {
+    depth_max: NESTING_DEPTH_MAX,
+    leaf: condition_leaf,
+    and: Expr::And,
+    or: Expr::Or,
+    not: Expr::Not,
+};
 
-fn and_expr(input: &mut Input<'_>, depth: usize) -> Parsed<Expr> {
-    chain(input, depth, "AND", unary, Expr::And)
-}
-
-/// `operand (word operand)*`, flat: a single operand stands alone, more become `build(all)`.
-fn chain(
-    input: &mut Input<'_>,
-    depth: usize,
-    word: &'static str,
-    operand: fn(&mut Input<'_>, usize) -> Parsed<Expr>,
-    build: fn(Vec<Expr>) -> Expr,
-) -> Parsed<Expr> {
-    let first = operand(input, depth)?;
-    let mut rest = Vec::new();
-    while opt(keyword(word)).parse_next(input)?.is_some() {
-        rest.push(cut_err(|i: &mut Input<'_>| operand(i, depth)).parse_next(input)?);
-    }
-    if rest.is_empty() {
-        return Ok(first);
-    }
-    rest.insert(0, first);
-    Ok(build(rest))
-}
-
-fn unary(input: &mut Input<'_>, depth: usize) -> Parsed<Expr> {
-    if depth > NESTING_DEPTH_MAX {
-        return Err(ErrMode::Cut(Failure {
-            rest_bytes: input.len(),
-            reason: Reason::TooDeep,
-        }));
-    }
-    alt((
-        preceded(
-            keyword("NOT"),
-            cut_err(|i: &mut Input<'_>| unary(i, depth + 1)),
-        )
-        .map(|inner| Expr::Not(Box::new(inner))),
-        preceded(
-            symbol("("),
-            cut_err(move |i: &mut Input<'_>| {
-                let inner = or_expr(i, depth + 1)?;
-                symbol(")").parse_next(i)?;
-                Ok(inner)
-            }),
-        ),
-        function,
-        predicate,
-    ))
-    .parse_next(input)
+fn condition_leaf(input: &mut Input<'_>) -> Parsed<Expr> {
+    alt((function, predicate)).parse_next(input)
 }
 
 fn function(input: &mut Input<'_>) -> Parsed<Expr> {
@@ -416,43 +290,6 @@ fn number(input: &mut Input<'_>) -> Parsed<f64> {
     .parse_next(input)
 }
 
-/// A string in single or double quotes, with JSON's backslash escapes.
-fn string(input: &mut Input<'_>) -> Parsed<String> {
-    let quote = preceded(multispace0, one_of(['\'', '"']))
-        .context(described("a quoted string"))
-        .parse_next(input)?;
-    cut_err(move |i: &mut Input<'_>| {
-        let mut text = String::new();
-        loop {
-            match any.context(described("a closing quote")).parse_next(i)? {
-                c if c == quote => return Ok(text),
-                '\\' => text.push(escape(i)?),
-                c => text.push(c),
-            }
-        }
-    })
-    .parse_next(input)
-}
-
-fn escape(input: &mut Input<'_>) -> Parsed<char> {
-    let rest = *input;
-    let escaped = match any.parse_next(input)? {
-        'n' => Some('\n'),
-        'r' => Some('\r'),
-        't' => Some('\t'),
-        'b' => Some('\u{8}'),
-        'f' => Some('\u{c}'),
-        'u' => take::<_, _, ErrMode<Failure>>(4usize)
-            .parse_next(input)
-            .ok()
-            .and_then(|hex: &str| u32::from_str_radix(hex, 16).ok())
-            .and_then(char::from_u32),
-        c @ ('\\' | '/' | '\'' | '"') => Some(c),
-        _ => None,
-    };
-    escaped.ok_or_else(|| Failure::expected(rest, "an escape: \\n, \\t, \\uXXXX, ..."))
-}
-
 /// Segments separated by dots, with no space between: `T.comp.prop`, `$metadata.$model`.
 /// The first is never a reserved word, so `SELECT FROM` does not read `FROM` as a property.
 fn path(input: &mut Input<'_>) -> Parsed<Path> {
@@ -481,40 +318,6 @@ fn alias(input: &mut Input<'_>) -> Parsed<String> {
         .parse_next(input)
 }
 
-/// A property or alias name; `$` starts ADT's system properties such as `$dtId`.
-fn identifier(input: &mut Input<'_>) -> Parsed<String> {
-    (
-        opt("$"),
-        one_of(|c: char| c.is_ascii_alphabetic() || c == '_'),
-        take_while(0.., is_identifier_char),
-    )
-        .take()
-        .map(str::to_owned)
-        .parse_next(input)
-}
-
 fn is_reserved(name: &str) -> bool {
     RESERVED.iter().any(|word| word.eq_ignore_ascii_case(name))
-}
-
-fn is_identifier_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// A case-insensitive keyword that is a whole word: `FROMX` is not `FROM`.
-fn keyword<'a>(word: &'static str) -> impl Parser<Input<'a>, &'a str, ErrMode<Failure>> {
-    preceded(
-        multispace0,
-        terminated(Caseless(word), not(one_of(is_identifier_char))),
-    )
-    .context(StrContext::Expected(StrContextValue::StringLiteral(word)))
-}
-
-/// Punctuation, after optional whitespace.
-fn symbol<'a>(text: &'static str) -> impl Parser<Input<'a>, &'a str, ErrMode<Failure>> {
-    preceded(multispace0, text).context(StrContext::Expected(StrContextValue::StringLiteral(text)))
-}
-
-fn described(what: &'static str) -> StrContext {
-    StrContext::Expected(StrContextValue::Description(what))
 }

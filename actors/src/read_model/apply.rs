@@ -29,7 +29,7 @@ impl Footprint {
                 .get(id)
                 .map(|relationship| (id.clone(), relationship.target_id().to_owned()))
         };
-        let relationships = match event {
+        let relationships = match event.untraced() {
             Event::TwinDeleted { .. } => twin.relationships().keys().filter_map(target).collect(),
             Event::RelationshipReplaced {
                 relationship_id, ..
@@ -69,15 +69,18 @@ impl ReadModel {
     }
 
     fn apply_twin(&mut self, twin_id: &str, event: &Event) {
-        let key: Arc<str> = match self.streams.get_key_value(twin_id) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(twin_id),
+        let (key, at) = match self.positions.get_key_value(twin_id) {
+            Some((key, &at)) => (key.clone(), at),
+            None => {
+                let key: Arc<str> = Arc::from(twin_id);
+                self.streams.push(TwinState::new(key.clone()));
+                let at = self.streams.len() - 1;
+                self.positions.insert(key.clone(), at);
+                (key, at)
+            }
         };
-        let state = self
-            .streams
-            .entry(key.clone())
-            .or_insert_with(|| TwinState::new(key.clone()));
-        if matches!(event, Event::Telemetry { .. }) {
+        let state = &mut self.streams[at];
+        if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
             state.apply(event);
             return;
@@ -86,17 +89,19 @@ impl ReadModel {
         state.apply(event);
         let after = Footprint::of(state, event);
         if before != after {
-            self.reindex(&key, before, after);
+            self.reindex(&key, at, before, after);
         }
     }
 
-    fn reindex(&mut self, twin_id: &Arc<str>, before: Footprint, after: Footprint) {
+    /// Moves stream `at`, of twin `twin_id`, in the indexes from `before` to `after`.
+    fn reindex(&mut self, twin_id: &Arc<str>, at: usize, before: Footprint, after: Footprint) {
         if before.model != after.model {
+            let entry = (twin_id.clone(), at);
             if let Some(model) = before.model {
-                self.by_model.remove(&model, twin_id);
+                self.by_model.remove(&model, &entry);
             }
             if let Some(model) = after.model {
-                self.by_model.insert(model, twin_id.clone());
+                self.by_model.insert(model, entry);
             }
         }
         for (relationship_id, target) in &before.relationships {

@@ -20,8 +20,11 @@ pub enum ReadModelError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvalError {
-    #[error("{construct} is not supported by the query evaluator yet")]
+    #[error("{construct} is not supported by the query evaluator")]
     Unsupported { construct: &'static str },
+    /// Only a query built by hand, not by [`crate::query::parse`], can name one.
+    #[error("alias `{alias}` is not declared by the query's FROM or a JOIN before its use")]
+    UnknownAlias { alias: String },
     #[error("IS_OF_MODEL names `{model}`, which is not a valid DTMI: {source}")]
     InvalidModel {
         model: String,

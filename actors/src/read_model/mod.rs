@@ -20,6 +20,7 @@ mod index;
 #[cfg(test)]
 mod tests;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -37,12 +38,15 @@ pub use follow::{ReadModelFollower, APPLY_CHUNK_RECORDS};
 pub struct ReadModel {
     lsn: u64,
     /// Every twin stream, deleted twins included: a stream goes on after its twin is deleted,
-    /// and the ETags of a twin created again follow from the versions counted here. The key is
-    /// the `$dtId` index.
-    streams: FxHashMap<Arc<str>, TwinState>,
+    /// and the ETags of a twin created again follow from the versions counted here. None is
+    /// ever removed, so a stream's position never changes.
+    streams: Vec<TwinState>,
+    /// The `$dtId` index: each stream's position in `streams`.
+    positions: FxHashMap<Arc<str>, usize>,
     models: ModelRegistry,
-    /// Existing twins by the DTMI of their own model.
-    by_model: SetIndex<Dtmi, Arc<str>>,
+    /// Existing twins by the DTMI of their own model, as (`$dtId`, position in `streams`), in
+    /// `$dtId` order: a query by model reaches each twin's state without a lookup by id.
+    by_model: SetIndex<Dtmi, (Arc<str>, usize)>,
     /// Relationships by target: (source twin id, relationship id).
     incoming: SetIndex<Arc<str>, (Arc<str>, String)>,
 }
@@ -64,14 +68,15 @@ impl ReadModel {
 
     /// The stream of twin `twin_id`, if the twin exists now.
     pub fn twin(&self, twin_id: &str) -> Option<&TwinState> {
-        self.streams
+        self.positions
             .get(twin_id)
+            .map(|&at| &self.streams[at])
             .filter(|state| state.twin().is_some())
     }
 
     /// Every existing twin's stream, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &TwinState> {
-        self.streams.values().filter(|state| state.twin().is_some())
+        self.streams.iter().filter(|state| state.twin().is_some())
     }
 
     /// How many twins exist, counted from the model index rather than by a scan.
@@ -87,10 +92,21 @@ impl ReadModel {
         model: &'a Dtmi,
         exact: bool,
     ) -> impl Iterator<Item = &'a str> + 'a {
+        self.model_sets(model, exact)
+            .flat_map(|twins| twins.iter().map(|(id, _)| &**id))
+    }
+
+    /// The twins of `model`, as [`ReadModel::twins_of_model`] counts them: one set per model in
+    /// use that is of `model`, of (`$dtId`, position in `streams`) in `$dtId` order.
+    fn model_sets<'a>(
+        &'a self,
+        model: &'a Dtmi,
+        exact: bool,
+    ) -> impl Iterator<Item = &'a BTreeSet<(Arc<str>, usize)>> + 'a {
         self.by_model
             .iter()
             .filter(move |(own, _)| self.is_of_model(own, model, exact))
-            .flat_map(|(_, twins)| twins.iter().map(|id| &**id))
+            .map(|(_, twins)| twins)
     }
 
     /// Whether a twin whose own model is `own` is of `model`, as `IS_OF_MODEL` asks.

@@ -10,12 +10,12 @@ use crate::data_plane::tests::{twin, with_plane};
 use crate::data_plane::DataPlane;
 use crate::log::{EventLog, LogOptions};
 
-pub(super) const SENSOR: &str = "dtmi:example:Sensor;1";
-pub(super) const ROOM: &str = "dtmi:example:Room;1";
-pub(super) const MEETING_ROOM: &str = "dtmi:example:MeetingRoom;1";
+const SENSOR: &str = "dtmi:example:Sensor;1";
+const ROOM: &str = "dtmi:example:Room;1";
+const MEETING_ROOM: &str = "dtmi:example:MeetingRoom;1";
 
 /// A sensor, a room that has sensors, and a meeting room that extends the room.
-pub(super) fn models() -> Value {
+fn models() -> Value {
     json!([
         {
             "@id": SENSOR, "@type": "Interface", "@context": "dtmi:dtdl:context;3",

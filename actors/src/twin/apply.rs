@@ -34,6 +34,9 @@ pub(super) fn patch_document(
 
 impl TwinState {
     pub(super) fn apply_event(&mut self, event: &Event) {
+        if let Event::Traced { event, .. } = event {
+            return self.apply_event(event);
+        }
         self.version += 1;
         let version = self.version;
         match event {
@@ -144,10 +147,24 @@ impl TwinState {
             }
             Event::ModelsUploaded { .. }
             | Event::ModelDecommissioned { .. }
-            | Event::ModelDeleted { .. } => {
+            | Event::ModelDeleted { .. }
+            | Event::Traced { .. } => {
                 self.corrupt(event, "a model registry event in a twin's stream")
             }
         }
+    }
+
+    /// Applies record `version` of this stream, for a projection that folds only the records
+    /// that change what it reads: those it skips (telemetry, and everything before the twin's
+    /// last deletion) change nothing but the telemetry de-duplication window, which this does not
+    /// keep either. The twin and its relationships come out exactly as a full replay's.
+    pub(crate) fn apply_record(&mut self, version: u64, event: &Event) {
+        if matches!(event.untraced(), Event::Telemetry { .. }) {
+            self.version = version;
+            return;
+        }
+        self.version = version.saturating_sub(1);
+        self.apply_event(event);
     }
 
     /// The log and the code disagree about this record: see the module documentation.

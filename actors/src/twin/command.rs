@@ -21,6 +21,13 @@ pub enum TwinCommand {
     PatchRelationship(PatchRelationship),
     DeleteRelationship(DeleteRelationship),
     SendTelemetry(SendTelemetry),
+    /// `command`, sent by a request that carried a W3C `traceparent`: decided exactly as
+    /// `command`, with each of its events recorded as `Event::Traced`, so that the change feed
+    /// carries the trace on.
+    Traced {
+        traceparent: String,
+        command: Box<TwinCommand>,
+    },
 }
 
 /// `PUT /digitaltwins/{id}`: create the twin, or replace it whole.

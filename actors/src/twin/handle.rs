@@ -33,6 +33,14 @@ impl TwinState {
             TwinCommand::PatchRelationship(command) => self.patch_relationship(command),
             TwinCommand::DeleteRelationship(command) => self.delete_relationship(command),
             TwinCommand::SendTelemetry(command) => self.send_telemetry(command),
+            TwinCommand::Traced {
+                traceparent,
+                command,
+            } => Ok(self
+                .decide(*command)?
+                .into_iter()
+                .map(|event| event.traced(traceparent.clone()))
+                .collect()),
         }
     }
 

@@ -160,6 +160,12 @@ impl Twin {
     pub fn last_update_ms(&self) -> u64 {
         self.times.updated_ms
     }
+
+    /// The content as stored: `$metadata` with `$model` and each `sourceTime`, the properties,
+    /// and each component with its `$metadata`; no ETag and no times.
+    pub(crate) fn content(&self) -> &Map<String, Value> {
+        &self.document
+    }
 }
 
 impl Relationship {

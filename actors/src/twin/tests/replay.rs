@@ -172,3 +172,46 @@ fn an_event_that_cannot_apply_is_a_disagreement_between_log_and_code() {
         patch: "[]".into(),
     });
 }
+
+#[test]
+fn traced_commands_decide_and_apply_exactly_as_the_commands_they_wrap() {
+    const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    let mut traced_events = 0;
+    for seed in 1..=SEQUENCES {
+        let mut dice = Dice(seed.wrapping_mul(0x2545_F491_4F6C_DD1D));
+        let mut plain = TwinState::new("t1");
+        let mut traced = TwinState::new("t1");
+        let mut traced_log = Vec::new();
+        for step in 0..COMMANDS_PER_SEQUENCE {
+            let command = random_command(&mut dice, AT_MS + step as u64 * 1_000);
+            let wrapped = TwinCommand::Traced {
+                traceparent: TRACEPARENT.to_owned(),
+                command: Box::new(command.clone()),
+            };
+            let expected = run(&mut plain, command);
+            let found = run(&mut traced, wrapped);
+            match (expected, found) {
+                (Ok(expected), Ok(found)) => {
+                    let unwrapped: Vec<Event> =
+                        found.iter().map(|e| e.untraced().clone()).collect();
+                    assert_eq!(unwrapped, expected, "seed {seed}");
+                    assert!(found.iter().all(|e| e.traceparent() == Some(TRACEPARENT)));
+                    traced_log.extend(found);
+                }
+                (Err(expected), Err(found)) => assert_eq!(found.to_string(), expected.to_string()),
+                (expected, found) => panic!("seed {seed}: {expected:?} but traced {found:?}"),
+            }
+            assert_eq!(traced, plain, "seed {seed}");
+        }
+        let mut replayed = TwinState::new("t1");
+        for event in &traced_log {
+            replayed.apply(event);
+        }
+        assert_eq!(replayed, plain, "seed {seed}");
+        traced_events += traced_log.len();
+    }
+    assert!(
+        traced_events as u64 > SEQUENCES * 5,
+        "{traced_events} traced events"
+    );
+}

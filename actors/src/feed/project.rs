@@ -1,0 +1,187 @@
+//! One record of a twin's stream, applied to that twin's state, as the [`CloudEvent`] ADT would
+//! send for it: what the state was before decides Create or Update and supplies a Delete's
+//! document, a telemetry event's `dataschema` and an Update's `modelId`.
+
+use serde_json::{json, Value};
+use twinlog_migrations::Event;
+
+use super::event::{event_type, CloudEvent, DATA_CONTENT_TYPE};
+use crate::aggregate::rfc3339_from_ms;
+use crate::twin::TwinState;
+
+/// The parts of a record the projection reads.
+pub(super) struct Committed<'a> {
+    pub lsn: u64,
+    pub twin_version: u64,
+    pub time_ms: u64,
+    pub event: &'a Event,
+}
+
+/// Applies `record` to `state` (the twin's stream up to the record before it) and returns the
+/// event ADT would send for it. `Err` carries why the record does not fit the state: the log and
+/// the code disagree.
+pub(super) fn advance(
+    state: &mut TwinState,
+    record: &Committed<'_>,
+    source: &str,
+) -> Result<CloudEvent, String> {
+    let twin_id = state.twin_id().to_owned();
+    let (kind, subject, at_ms, data) = match record.event.untraced() {
+        Event::TwinReplaced { at_ms, .. } => {
+            let before = state
+                .twin()
+                .map(|twin| Value::Object(twin.content().clone()));
+            state.apply_record(record.twin_version, record.event);
+            let twin = state.existing().map_err(|e| e.to_string())?;
+            let (kind, data) = match before {
+                None => (
+                    event_type::TWIN_CREATE,
+                    state.twin_document().map_err(|e| e.to_string())?,
+                ),
+                Some(before) => {
+                    let after = Value::Object(twin.content().clone());
+                    (
+                        event_type::TWIN_UPDATE,
+                        update(twin.model(), &before, &after),
+                    )
+                }
+            };
+            (kind, twin_id, *at_ms, data)
+        }
+        Event::TwinPatched { at_ms, patch } => {
+            state.apply_record(record.twin_version, record.event);
+            let twin = state.existing().map_err(|e| e.to_string())?;
+            let patch: Value = serde_json::from_str(patch).map_err(|e| e.to_string())?;
+            let data = json!({"modelId": twin.model().to_string(), "patch": patch});
+            (event_type::TWIN_UPDATE, twin_id, *at_ms, data)
+        }
+        Event::TwinDeleted { at_ms } => {
+            let data = state.twin_document().map_err(|e| e.to_string())?;
+            state.apply_record(record.twin_version, record.event);
+            (event_type::TWIN_DELETE, twin_id, *at_ms, data)
+        }
+        Event::RelationshipReplaced {
+            at_ms,
+            relationship_id,
+            ..
+        } => {
+            let before = relationship(state, relationship_id);
+            state.apply_record(record.twin_version, record.event);
+            let after = relationship(state, relationship_id)
+                .ok_or_else(|| format!("relationship {relationship_id} was not replaced"))?;
+            let (kind, data) = match before {
+                None => (event_type::RELATIONSHIP_CREATE, after),
+                Some(before) => {
+                    let model = state.existing().map_err(|e| e.to_string())?.model();
+                    let (before, after) = (without_etag(before), without_etag(after));
+                    (
+                        event_type::RELATIONSHIP_UPDATE,
+                        update(model, &before, &after),
+                    )
+                }
+            };
+            let subject = relationship_subject(&twin_id, relationship_id);
+            (kind, subject, *at_ms, data)
+        }
+        Event::RelationshipPatched {
+            at_ms,
+            relationship_id,
+            patch,
+        } => {
+            state.apply_record(record.twin_version, record.event);
+            let model = state.existing().map_err(|e| e.to_string())?.model();
+            let patch: Value = serde_json::from_str(patch).map_err(|e| e.to_string())?;
+            let data = json!({"modelId": model.to_string(), "patch": patch});
+            let subject = relationship_subject(&twin_id, relationship_id);
+            (event_type::RELATIONSHIP_UPDATE, subject, *at_ms, data)
+        }
+        Event::RelationshipDeleted {
+            at_ms,
+            relationship_id,
+        } => {
+            let data = relationship(state, relationship_id)
+                .ok_or_else(|| format!("relationship {relationship_id} does not exist"))?;
+            state.apply_record(record.twin_version, record.event);
+            let subject = relationship_subject(&twin_id, relationship_id);
+            (event_type::RELATIONSHIP_DELETE, subject, *at_ms, data)
+        }
+        Event::Telemetry {
+            component, data, ..
+        } => {
+            // Telemetry changes nothing a later event is made from, and applying it would fill
+            // the cached state's de-duplication window with message ids: it is left unapplied,
+            // as a rebuild from the twin's stream leaves it.
+            let dataschema = state.twin().map(|twin| twin.model().to_string());
+            let data: Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+            return Ok(CloudEvent {
+                dataschema,
+                component: component.clone(),
+                ..event(
+                    record,
+                    source,
+                    event_type::TELEMETRY,
+                    twin_id,
+                    record.time_ms,
+                    data,
+                )
+            });
+        }
+        Event::ModelsUploaded { .. }
+        | Event::ModelDecommissioned { .. }
+        | Event::ModelDeleted { .. }
+        | Event::Traced { .. } => {
+            return Err(format!("{} in a twin's stream", record.event.kind()))
+        }
+    };
+    Ok(event(record, source, kind, subject, at_ms, data))
+}
+
+fn event(
+    record: &Committed<'_>,
+    source: &str,
+    kind: &'static str,
+    subject: String,
+    at_ms: u64,
+    data: Value,
+) -> CloudEvent {
+    CloudEvent {
+        lsn: record.lsn,
+        id: CloudEvent::id_for(record.lsn),
+        event_type: kind,
+        source: source.to_owned(),
+        subject,
+        time: rfc3339_from_ms(at_ms),
+        datacontenttype: DATA_CONTENT_TYPE,
+        dataschema: None,
+        traceparent: record.event.traceparent().map(str::to_owned),
+        component: None,
+        data,
+    }
+}
+
+/// ADT's Update data: the model, and the JSON Patch from `before` to `after`.
+fn update(model: &twinlog_dtdl::Dtmi, before: &Value, after: &Value) -> Value {
+    json!({
+        "modelId": model.to_string(),
+        "patch": json_patch::diff(before, after),
+    })
+}
+
+fn relationship(state: &TwinState, relationship_id: &str) -> Option<Value> {
+    state.relationship_document(relationship_id).ok()
+}
+
+/// A relationship document as content: its ETag changes with every write and is no change.
+fn without_etag(document: Value) -> Value {
+    match document {
+        Value::Object(mut map) => {
+            map.remove("$etag");
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
+fn relationship_subject(twin_id: &str, relationship_id: &str) -> String {
+    format!("{twin_id}/relationships/{relationship_id}")
+}
