@@ -336,6 +336,8 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
+    // reqwest's rustls (linked in for webhook deliveries) needs a process-wide crypto provider.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     runtime.block_on(async {
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(CONNECTIONS)

@@ -8,9 +8,8 @@ mod server;
 
 use std::collections::{BTreeMap, HashSet};
 use std::io::{BufRead, BufReader, Lines};
-use std::time::Duration;
 
-use reqwest::blocking::{Client, Response};
+use reqwest::blocking::Response;
 use reqwest::Method;
 use serde_json::{json, Value};
 use server::{expect, expect_error, export, room, small_models, thermostat, Server, API};
@@ -35,10 +34,7 @@ struct Sse {
 impl Sse {
     fn connect(url: &str, query: &[(&str, &str)], last_event_id: Option<u64>) -> Sse {
         // The whole connection is bounded, so a feed that stalls fails the test, not hangs it.
-        let client = Client::builder()
-            .timeout(Duration::from_secs(60))
-            .build()
-            .unwrap();
+        let client = server::client();
         let query = serde_urlencoded::to_string(query).unwrap();
         let mut request = client.get(format!("{url}/feed?{query}&{API}"));
         if let Some(id) = last_event_id {

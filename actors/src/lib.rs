@@ -20,6 +20,8 @@
 //! - `grammar`: the winnow tokens and positioned errors that the query and filter languages share.
 //! - [`read_model`]: [`read_model::ReadModel`], the committed log folded into twins, models and
 //!   the indexes queries use, and [`read_model::ReadModelFollower`], which keeps it fresh.
+//! - [`routes`]: [`routes::EventRoutes`], ADT's event routes and their at-least-once webhook
+//!   deliveries, with cursors and dead letters beside the log.
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
 //! `twinlog_migrations`.
@@ -33,4 +35,5 @@ pub mod models;
 pub mod query;
 pub mod read_model;
 pub mod region;
+pub mod routes;
 pub mod twin;

@@ -38,6 +38,8 @@ impl Server {
     /// Starts a server and returns once it has printed its address (for clients other than
     /// this one, which speaks only plain HTTP).
     pub fn start_without_probe(dir: &Path, args: &[&str]) -> Server {
+        // Built first: a child started before a failure here would outlive the test.
+        let client = client();
         let mut child = Command::new(BIN)
             .arg("serve")
             .arg("--data-dir")
@@ -58,10 +60,7 @@ impl Server {
         Server {
             child,
             url,
-            client: Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap(),
+            client,
             token: None,
         }
     }
@@ -159,6 +158,16 @@ impl Drop for Server {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A blocking HTTP client for the tests. reqwest's rustls (linked in for webhook deliveries)
+/// needs a process-wide crypto provider: the server's own, ring.
+pub fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap()
 }
 
 /// The body of an answer that must have `status`, as JSON (`Null` when empty).

@@ -355,7 +355,7 @@ impl EventLog {
 }
 
 /// Milliseconds since the Unix epoch by the wall clock (0 if the clock is before it).
-pub(crate) fn wall_clock_ms() -> u64 {
+pub fn wall_clock_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as u64)
