@@ -1,5 +1,6 @@
 //! `twinlog serve`: opens (or creates) a node's data directory, replays it into the data plane
-//! and the query read model, and serves the ADT-compatible API until SIGINT or SIGTERM.
+//! and the query read model, starts its event routes' deliveries, and serves the ADT-compatible
+//! API until SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 use std::num::{NonZeroU32, NonZeroUsize};
@@ -15,6 +16,7 @@ use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
 use twinlog_actors::read_model::{ReadModel, ReadModelFollower};
 use twinlog_actors::region::RegionOptions;
+use twinlog_actors::routes::{Endpoints, EventRoutes, RouteOptions};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -62,6 +64,11 @@ pub struct ServeArgs {
         default_value_t = 25_000
     )]
     connections_max_per_worker: usize,
+    /// TOML file of the endpoints that event routes may name (`[[endpoints]] name, kind =
+    /// "webhook" | "sse", url, headers, timeout_ms, attempts_max`). Without it, no route can be
+    /// created; stored routes are kept but do not deliver.
+    #[arg(long, env = "TWINLOG_ENDPOINTS_FILE")]
+    endpoints_file: Option<PathBuf>,
     /// On SIGINT/SIGTERM, how long requests in flight may take to finish.
     #[arg(long, env = "TWINLOG_SHUTDOWN_TIMEOUT_S", default_value_t = 30)]
     shutdown_timeout_s: u64,
@@ -79,6 +86,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(http::tls::server_config(cert, key)?),
         _ => None,
+    };
+    let endpoints = match &args.endpoints_file {
+        Some(path) => Endpoints::load(path)?,
+        None => Endpoints::default(),
     };
     let log = EventLog::open(&args.data_dir, LogOptions::new(&args.region))
         .with_context(|| format!("opening {}", args.data_dir.display()))?;
@@ -121,6 +132,9 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         anyhow::Ok((data_plane?, follower?))
     })?;
+    // The events' CloudEvents `source`, the same in the feed and in deliveries.
+    let source = args.public_host.unwrap_or(args.region);
+    let routes = EventRoutes::start(log.clone(), endpoints, RouteOptions::new(&source))?;
     drop(log);
     let options = ServerOptions {
         listen: args.listen,
@@ -135,18 +149,26 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         connections_max_per_worker: args.connections_max_per_worker,
         shutdown_timeout: Duration::from_secs(args.shutdown_timeout_s),
         feed: http::FeedOptions {
-            source: args.public_host.unwrap_or(args.region),
+            source,
             heartbeat: Duration::from_secs(args.feed_heartbeat_s),
         },
     };
     let served = system.block_on(async {
-        let bound = http::bind(options, data_plane.clone(), follower.model().clone())?;
+        let bound = http::bind(
+            options,
+            data_plane.clone(),
+            follower.model().clone(),
+            routes.clone(),
+        )?;
         for url in &bound.urls {
             // Tests and scripts read this line to learn a port picked with `:0`.
             println!("listening on {url}");
             tracing::info!(%url, "listening");
         }
-        bound.server.await.context("serving")
+        let served = bound.server.await.context("serving");
+        // Each delivery stores its cursor as it stops, through the log writer, still running.
+        routes.stop().await;
+        served
     });
     // The twin actors hold the log too: stop their arbiters, stop the read model's follower (which
     // holds the log's reader), then drop the last handle, which lets the log writer finish its
@@ -157,6 +179,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     }
     drop(follower);
     drop(data_plane);
+    drop(routes);
     served?;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,7 @@ use serde::Serialize;
 use twinlog_actors::data_plane::DataPlaneError;
 use twinlog_actors::query::QueryError;
 use twinlog_actors::read_model::EvalError;
+use twinlog_actors::routes::RouteError;
 use utoipa::ToSchema;
 
 use super::query::TokenError;
@@ -84,6 +85,12 @@ impl ApiError {
         )
     }
 
+    /// An error whose status and code the layer below chose (its `status()` and `code()`).
+    fn chosen(status: u16, code: &'static str, message: String) -> ApiError {
+        let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        ApiError::new(status, code, message)
+    }
+
     /// An error answer that actix-web (routing, extractors, limits) produced without a code of
     /// ours: the code follows from the status, the message from the cause.
     fn from_status(status: StatusCode, message: String) -> ApiError {
@@ -149,13 +156,9 @@ impl ResponseError for ApiError {
 
 impl From<DataPlaneError> for ApiError {
     fn from(error: DataPlaneError) -> ApiError {
-        let status =
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         ApiError {
-            status,
-            code: error.code(),
-            message: error.to_string(),
             retry_after_s: error.retry_after_s(),
+            ..ApiError::chosen(error.status(), error.code(), error.to_string())
         }
     }
 }
@@ -177,6 +180,12 @@ impl From<EvalError> for ApiError {
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", error.to_string())
+    }
+}
+
+impl From<RouteError> for ApiError {
+    fn from(error: RouteError) -> ApiError {
+        ApiError::chosen(error.status(), error.code(), error.to_string())
     }
 }
 

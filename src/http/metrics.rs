@@ -1,5 +1,6 @@
 //! The Prometheus text exposition of `/metrics`: request counts and latency histograms per
-//! route, method and status, and the log's and the supervisor's figures.
+//! route, method and status, the log's and the supervisor's figures, and each event route's
+//! delivery figures.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use actix_web::http::{Method, StatusCode};
 use twinlog_actors::data_plane::DataPlane;
-use twinlog_actors::log::BATCH_EVENTS_BUCKETS;
+use twinlog_actors::log::{wall_clock_ms, LogHead, BATCH_EVENTS_BUCKETS};
+use twinlog_actors::routes::{EventRoutes, RouteStats};
 
 /// Upper bounds of the latency buckets, in seconds.
 const LATENCY_BUCKETS_S: [f64; 14] = [
@@ -70,7 +72,7 @@ impl Metrics {
     }
 
     /// The whole exposition, in Prometheus text format 0.0.4.
-    pub fn render(&self, data_plane: &DataPlane) -> String {
+    pub fn render(&self, data_plane: &DataPlane, routes: &EventRoutes) -> String {
         let mut out = String::new();
         self.render_requests(&mut out);
         let log = data_plane.log();
@@ -140,6 +142,7 @@ impl Metrics {
             &stats.batch_events_counts(),
             events,
         );
+        render_routes(&mut out, routes, &log.head());
         out
     }
 
@@ -184,6 +187,59 @@ impl Metrics {
                 &counts,
                 sum_s,
             );
+        }
+    }
+}
+
+/// Each delivering event route's figures, labelled `eventroute` (apart from `route`, which
+/// names HTTP routes).
+fn render_routes(out: &mut String, routes: &EventRoutes, head: &LogHead) {
+    let stats = routes.delivery_stats();
+    let now_ms = wall_clock_ms();
+    type Figure = fn(&RouteStats, &LogHead, u64) -> u64;
+    let figures: [(&str, &str, &str, Figure); 6] = [
+        (
+            "twinlog_eventroute_lag_events",
+            "gauge",
+            "Committed records the route has not delivered (or dead-lettered, or filtered out) yet.",
+            |stats, head, _| stats.lag_events(head),
+        ),
+        (
+            "twinlog_eventroute_lag_ms",
+            "gauge",
+            "How long the oldest record the route has not dealt with has been committed.",
+            |stats, head, now_ms| stats.lag_ms(head, now_ms),
+        ),
+        (
+            "twinlog_eventroute_delivered_events_total",
+            "counter",
+            "Events the route's endpoint took.",
+            |stats, _, _| stats.delivered_events.load(Ordering::Relaxed),
+        ),
+        (
+            "twinlog_eventroute_delivery_failures_total",
+            "counter",
+            "Delivery attempts that failed (non-2xx, timeout, unreachable).",
+            |stats, _, _| stats.failed_attempts.load(Ordering::Relaxed),
+        ),
+        (
+            "twinlog_eventroute_dead_lettered_events_total",
+            "counter",
+            "Events stored as dead letters after their batch's last attempt failed.",
+            |stats, _, _| stats.dead_lettered_events.load(Ordering::Relaxed),
+        ),
+        (
+            "twinlog_eventroute_replayed_events_total",
+            "counter",
+            "Dead letters delivered by a replay.",
+            |stats, _, _| stats.replayed_events.load(Ordering::Relaxed),
+        ),
+    ];
+    for (name, kind, help, figure) in figures {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (id, route) in &stats {
+            let value = figure(route, head, now_ms);
+            let _ = writeln!(out, r#"{name}{{eventroute="{}"}} {value}"#, escape(id));
         }
     }
 }

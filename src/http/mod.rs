@@ -6,7 +6,7 @@
 //! on actix-web's own errors), then its handler, which translates it into one data-plane call.
 //!
 //! - [`models`], [`twins`] (and components), [`relationships`], [`telemetry`] (and the NDJSON
-//!   batch): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
+//!   batch), [`eventroutes`] (and their dead letters): the ADT resources. [`paging`] cuts their lists; [`preconditions`] reads ETags.
 //! - [`feed`]: `GET /feed`, the change feed as Server-Sent Events.
 //! - [`query`]: `POST /query`, over the read model that a follower keeps fresh, with sealed
 //!   continuation tokens.
@@ -19,6 +19,7 @@
 pub mod auth;
 mod chaos;
 pub mod error;
+mod eventroutes;
 pub mod feed;
 mod metrics;
 mod models;
@@ -45,6 +46,7 @@ use tokio::signal;
 use tokio::sync::watch;
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::read_model::ReadModel;
+use twinlog_actors::routes::EventRoutes;
 
 use auth::Tokens;
 pub use feed::FeedOptions;
@@ -99,6 +101,7 @@ pub enum ServeError {
 pub struct AppState {
     pub data_plane: DataPlane,
     queries: QueryService,
+    pub routes: EventRoutes,
     metrics: Metrics,
     tokens: Option<Tokens>,
     rate_limiter: Option<RateLimiter>,
@@ -116,11 +119,12 @@ pub struct Bound {
 }
 
 /// Binds the server over `data_plane`, answering queries from `read_model`, which its owner keeps
-/// following the log. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
+/// following the log, and serving `event_routes`. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
 pub fn bind(
     options: ServerOptions,
     data_plane: DataPlane,
     read_model: Arc<Mutex<ReadModel>>,
+    event_routes: EventRoutes,
 ) -> Result<Bound, ServeError> {
     let listen = options.listen;
     if options.tokens.is_none() {
@@ -132,6 +136,7 @@ pub fn bind(
     let state = web::Data::new(AppState {
         data_plane,
         queries: QueryService::new(read_model),
+        routes: event_routes,
         metrics: Metrics::default(),
         tokens: options.tokens,
         rate_limiter: options.rate_limit_rps.map(RateLimiter::new),
@@ -259,6 +264,18 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
             web::resource("/telemetry/batch")
                 .app_data(web::PayloadConfig::new(BATCH_BODY_MAX_BYTES))
                 .post(telemetry::batch),
+        )
+        .service(web::resource("/eventroutes").get(eventroutes::list))
+        .service(
+            web::resource("/eventroutes/{id}")
+                .get(eventroutes::get)
+                .put(eventroutes::put)
+                .delete(eventroutes::delete),
+        )
+        .service(web::resource("/eventroutes/{id}/deadletters").get(eventroutes::list_dead_letters))
+        .service(
+            web::resource("/eventroutes/{id}/deadletters/replay")
+                .post(eventroutes::replay_dead_letters),
         );
     if chaos {
         config.service(web::resource("/admin/chaos/twins/{id}/panic").post(chaos::arm_panic));

@@ -8,10 +8,15 @@ use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::error::{ErrorBody, ErrorResponse};
+use super::eventroutes::{
+    DeadLetterDocument, EventRouteBody, EventRouteDocument, ReplayReportDocument,
+};
 use super::paging::Page;
 use super::query::{QueryResult, QuerySpecification};
 use super::telemetry::{BatchReport, LineError};
-use super::{chaos, feed, models, ops, query, relationships, telemetry, twins, API_VERSION};
+use super::{
+    chaos, eventroutes, feed, models, ops, query, relationships, telemetry, twins, API_VERSION,
+};
 
 pub const OPENAPI_PATH: &str = "/openapi.json";
 
@@ -28,9 +33,12 @@ pub const OPENAPI_PATH: &str = "/openapi.json";
         query::query_twins,
         telemetry::send, telemetry::send_to_component, telemetry::batch,
         feed::feed,
+        eventroutes::put, eventroutes::get, eventroutes::delete, eventroutes::list,
+        eventroutes::list_dead_letters, eventroutes::replay_dead_letters,
         ops::healthz, ops::readyz, ops::metrics, chaos::arm_panic,
     ),
-    components(schemas(ErrorResponse, ErrorBody, Page, QuerySpecification, QueryResult, BatchReport, LineError)),
+    components(schemas(ErrorResponse, ErrorBody, Page, QuerySpecification, QueryResult, BatchReport,
+        LineError, EventRouteBody, EventRouteDocument, DeadLetterDocument, ReplayReportDocument)),
     modifiers(&AdtConventions),
 )]
 struct ApiDoc;

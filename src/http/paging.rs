@@ -1,8 +1,10 @@
 //! ADT's paged lists: the page size from the `max-items-per-page` header, and an absolute
 //! `nextLink` that repeats the request with an opaque continuation token.
 //!
-//! Lists come whole from the data plane and are cut here. A token holds the offset of the next
-//! page and the page size, since clients (the official SDKs among them) send
+//! Most lists come whole from the data plane and are cut here ([`page_reply`]); a list too long
+//! to hold whole (a route's dead letters) is read page by page from its store, by key
+//! ([`page_request`], [`page_of`]). A token holds where the next page starts (an offset, or a
+//! key) and the page size, since clients (the official SDKs among them) send
 //! `max-items-per-page` only with the first request. A list that changes between pages may shift
 //! by the items added or removed before the offset.
 
@@ -37,37 +39,70 @@ pub fn query_pairs(request: &HttpRequest) -> ApiResult<Vec<(String, String)>> {
         .map_err(|error| ApiError::invalid_argument(format!("the query string: {error}")))
 }
 
-/// The page of `items` that `request` asks for, as a 200 reply.
-pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
-    let mut pairs = query_pairs(request)?;
+/// Where a page starts, and its size. `start` is an offset into a list cut here, or, for a list
+/// read page by page from its store, the key the page starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub start: u64,
+    pub size: usize,
+}
+
+/// The page that `request` asks for: from its continuation token, if any, else the first.
+pub fn page_request(request: &HttpRequest) -> ApiResult<PageRequest> {
+    let pairs = query_pairs(request)?;
     let continuation = match pairs.iter().find(|(key, _)| key == CONTINUATION_PARAM) {
         Some((_, token)) => Some(decode_token(token)?),
         None => None,
     };
-    let offset = continuation.map_or(0, |(offset, _)| offset);
     let size = page_size(
         request,
         continuation.map(|(_, size)| size),
         PAGE_ITEMS_DEFAULT,
     )?;
-    let next_offset = offset.saturating_add(size);
-    let next_link = (next_offset < items.len()).then(|| {
-        pairs.retain(|(key, _)| key != CONTINUATION_PARAM);
-        pairs.push((
-            CONTINUATION_PARAM.to_owned(),
-            encode_token(next_offset, size),
-        ));
-        let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        let connection = request.connection_info();
-        format!(
-            "{}://{}{}?{query}",
-            connection.scheme(),
-            connection.host(),
-            request.path()
-        )
-    });
-    let value = items.into_iter().skip(offset).take(size).collect();
+    Ok(PageRequest {
+        start: continuation.map_or(0, |(start, _)| start),
+        size,
+    })
+}
+
+/// A 200 reply with one page, `value`, and a `nextLink` that asks for the page starting at
+/// `next_start`, if there is one.
+pub fn page_of(
+    request: &HttpRequest,
+    page: PageRequest,
+    value: Vec<Value>,
+    next_start: Option<u64>,
+) -> ApiResult {
+    let next_link = match next_start {
+        Some(next_start) => {
+            let mut pairs = query_pairs(request)?;
+            pairs.retain(|(key, _)| key != CONTINUATION_PARAM);
+            pairs.push((
+                CONTINUATION_PARAM.to_owned(),
+                encode_token(next_start, page.size),
+            ));
+            let query = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+            let connection = request.connection_info();
+            Some(format!(
+                "{}://{}{}?{query}",
+                connection.scheme(),
+                connection.host(),
+                request.path()
+            ))
+        }
+        None => None,
+    };
     Ok(HttpResponse::Ok().json(Page { value, next_link }))
+}
+
+/// The page of `items` that `request` asks for, as a 200 reply.
+pub fn page_reply(request: &HttpRequest, items: Vec<Value>) -> ApiResult {
+    let page = page_request(request)?;
+    let offset = usize::try_from(page.start).unwrap_or(usize::MAX);
+    let next_offset = offset.saturating_add(page.size);
+    let next_start = (next_offset < items.len()).then_some(next_offset as u64);
+    let value = items.into_iter().skip(offset).take(page.size).collect();
+    page_of(request, page, value, next_start)
 }
 
 /// The page size: what `request` asks for in [`MAX_ITEMS_HEADER`], at most [`PAGE_ITEMS_MAX`];
@@ -92,22 +127,22 @@ pub fn page_size(
     Ok(size.min(PAGE_ITEMS_MAX))
 }
 
-/// The token: the next page's offset (8 bytes) and the page size (4 bytes), big endian, in hex.
-fn encode_token(offset: usize, size: usize) -> String {
-    let mut bytes = (offset as u64).to_be_bytes().to_vec();
+/// The token: the next page's start (8 bytes) and the page size (4 bytes), big endian, in hex.
+fn encode_token(start: u64, size: usize) -> String {
+    let mut bytes = start.to_be_bytes().to_vec();
     bytes.extend_from_slice(&(size as u32).to_be_bytes());
     hex::encode(bytes)
 }
 
-/// (offset, page size) from a token of ours; a page size out of bounds is not one of ours.
-fn decode_token(token: &str) -> ApiResult<(usize, usize)> {
+/// (start, page size) from a token of ours; a page size out of bounds is not one of ours.
+fn decode_token(token: &str) -> ApiResult<(u64, usize)> {
     hex::decode(token)
         .ok()
         .and_then(|bytes| <[u8; 12]>::try_from(bytes).ok())
         .map(|bytes| {
-            let offset = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes")) as usize;
+            let start = u64::from_be_bytes(bytes[..8].try_into().expect("8 bytes"));
             let size = u32::from_be_bytes(bytes[8..].try_into().expect("4 bytes")) as usize;
-            (offset, size)
+            (start, size)
         })
         .filter(|&(_, size)| (1..=PAGE_ITEMS_MAX).contains(&size))
         .ok_or_else(|| {
