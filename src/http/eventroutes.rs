@@ -62,7 +62,7 @@ pub struct ReplayReportDocument {
 }
 
 /// Creates or replaces an event route. A new route delivers the events committed from now on.
-#[utoipa::path(put, path = "/eventroutes/{id}", tag = "eventroutes",
+#[utoipa::path(put, path = "/eventroutes/{id}", tag = "eventroutes", operation_id = "EventRoutes_Add",
     params(("id" = String, Path, description = "1 to 64 ASCII letters, digits, '-', '_' and '.'")),
     request_body(content = EventRouteBody),
     responses((status = 204, description = "stored"), (status = 400, description = "invalid route", body = ErrorResponse)))]
@@ -79,7 +79,7 @@ pub async fn put(
 }
 
 /// One event route.
-#[utoipa::path(get, path = "/eventroutes/{id}", tag = "eventroutes",
+#[utoipa::path(get, path = "/eventroutes/{id}", tag = "eventroutes", operation_id = "EventRoutes_GetById",
     params(("id" = String, Path)),
     responses((status = 200, description = "OK", body = EventRouteDocument), (status = 404, description = "not found", body = ErrorResponse)))]
 pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
@@ -87,7 +87,7 @@ pub async fn get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult
 }
 
 /// Deletes an event route, with its cursor and its dead letters.
-#[utoipa::path(delete, path = "/eventroutes/{id}", tag = "eventroutes",
+#[utoipa::path(delete, path = "/eventroutes/{id}", tag = "eventroutes", operation_id = "EventRoutes_Delete",
     params(("id" = String, Path)),
     responses((status = 204, description = "deleted"), (status = 404, description = "not found", body = ErrorResponse)))]
 pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
@@ -96,7 +96,7 @@ pub async fn delete(state: web::Data<AppState>, id: web::Path<String>) -> ApiRes
 }
 
 /// Every event route; paged.
-#[utoipa::path(get, path = "/eventroutes", tag = "eventroutes",
+#[utoipa::path(get, path = "/eventroutes", tag = "eventroutes", operation_id = "EventRoutes_List",
     params(("max-items-per-page" = Option<u32>, Header, minimum = 1),
            ("continuationToken" = Option<String>, Query)),
     responses((status = 200, description = "OK", body = Page)))]
@@ -111,7 +111,7 @@ pub async fn list(state: web::Data<AppState>, request: HttpRequest) -> ApiResult
 }
 
 /// The route's dead letters, oldest first; paged.
-#[utoipa::path(get, path = "/eventroutes/{id}/deadletters", tag = "eventroutes",
+#[utoipa::path(get, path = "/eventroutes/{id}/deadletters", tag = "eventroutes", operation_id = "EventRoutes_ListDeadLetters",
     params(("id" = String, Path),
            ("max-items-per-page" = Option<u32>, Header, minimum = 1),
            ("continuationToken" = Option<String>, Query)),
@@ -138,7 +138,7 @@ pub async fn list_dead_letters(
 
 /// Delivers the route's dead letters again, oldest first, one attempt per batch, removing those
 /// the endpoint takes; stops at the first batch it refuses.
-#[utoipa::path(post, path = "/eventroutes/{id}/deadletters/replay", tag = "eventroutes",
+#[utoipa::path(post, path = "/eventroutes/{id}/deadletters/replay", tag = "eventroutes", operation_id = "EventRoutes_ReplayDeadLetters",
     params(("id" = String, Path)),
     responses((status = 200, description = "what was replayed", body = ReplayReportDocument), (status = 404, description = "not found", body = ErrorResponse)))]
 pub async fn replay_dead_letters(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {

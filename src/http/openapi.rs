@@ -143,4 +143,25 @@ mod tests {
         );
         assert!(query["responses"]["200"]["headers"]["query-charge"].is_object());
     }
+
+    /// Clients and fuzzers follow links by operationId: two operations with one id (handlers of
+    /// the same name in different modules) would send them to the wrong one.
+    #[test]
+    fn operation_ids_are_unique() {
+        let description: serde_json::Value =
+            serde_json::from_str(&ApiDoc::openapi().to_json().unwrap()).unwrap();
+        let mut ids: Vec<(&str, String)> = Vec::new();
+        for (path, item) in description["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let id = operation["operationId"].as_str().unwrap();
+                ids.push((id, format!("{method} {path}")));
+            }
+        }
+        ids.sort();
+        for pair in ids.windows(2) {
+            assert_ne!(pair[0].0, pair[1].0, "{} and {}", pair[0].1, pair[1].1);
+        }
+        let routes = &description["paths"]["/eventroutes/{id}"];
+        assert_eq!(routes["put"]["operationId"], "EventRoutes_Add");
+    }
 }

@@ -158,14 +158,23 @@ impl Delivery {
                 }
             };
             if batch.first_record_ms == 0 {
-                // Caught up with the committed log: store the cursor if records the filter
-                // passed over moved it, then wait for the next commit.
+                // Caught up with the committed log: wait for the next commit, storing the cursor
+                // meanwhile once it is due (never more often, however often the route catches up).
                 self.stats.pending_since_ms.store(0, Ordering::Relaxed);
-                if batch.position != persisted && self.persist(batch.position, &[]).await {
-                    (persisted, persisted_at) = (batch.position, Instant::now());
+                let unstored = batch.position != persisted;
+                let due_in = self
+                    .cursor_persist_interval
+                    .saturating_sub(persisted_at.elapsed());
+                if unstored && due_in.is_zero() {
+                    if self.persist(batch.position, &[]).await {
+                        persisted = batch.position;
+                    }
+                    persisted_at = Instant::now();
+                    continue;
                 }
                 tokio::select! {
                     changed = head.changed() => if changed.is_err() { break },
+                    () = tokio::time::sleep(due_in), if unstored => {}
                     () = cancel.cancelled() => break,
                 }
                 continue;
@@ -206,10 +215,11 @@ impl Delivery {
                 }
             }
             self.stats.position.store(position, Ordering::Relaxed);
-            if persisted_at.elapsed() >= self.cursor_persist_interval
-                && self.persist(position, &[]).await
-            {
-                (persisted, persisted_at) = (position, Instant::now());
+            if persisted_at.elapsed() >= self.cursor_persist_interval {
+                if self.persist(position, &[]).await {
+                    persisted = position;
+                }
+                persisted_at = Instant::now();
             }
         }
         let position = self.stats.position.load(Ordering::Relaxed);
