@@ -1,5 +1,5 @@
 //! Bearer tokens from the auth file: none or unknown is 401 with `WWW-Authenticate`, a reader
-//! writing is 403, a reader reading or querying (`POST /query`) is served; probes stay open; and
+//! writing (event routes too) is 403, a reader reading or querying (`POST /query`) is served; probes stay open; and
 //! without an auth file the server will not listen beyond loopback; past the rate limit, 429
 //! with `Retry-After`.
 
@@ -77,6 +77,16 @@ fn owners_write_readers_read_and_strangers_are_refused() {
         .unwrap();
     expect_error(telemetry, 403, "Forbidden");
     expect_error(server.delete("/digitaltwins/t1"), 403, "Forbidden");
+    // Event routes: readers list them; only owners change them or replay their dead letters.
+    expect(server.get("/eventroutes"), 200);
+    let route = serde_json::json!({"endpointName": "any", "filter": "true"});
+    expect_error(server.put_json("/eventroutes/r", &route), 403, "Forbidden");
+    expect_error(server.delete("/eventroutes/r"), 403, "Forbidden");
+    let replay = server
+        .request(Method::POST, "/eventroutes/r/deadletters/replay")
+        .send()
+        .unwrap();
+    expect_error(replay, 403, "Forbidden");
 }
 
 #[test]

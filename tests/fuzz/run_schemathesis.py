@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Fuzzes a real `twinlog serve` with schemathesis, from the server's own /openapi.json.
 
-Starts the server on a loopback port with a temporary data directory, seeds a few models, twins
-and a relationship (so that generated requests reach past 404), runs `schemathesis run` with the
+Starts the server on a loopback port with a temporary data directory and an endpoints file, seeds
+a few models, twins, a relationship and an event route (so that generated requests reach past
+404), runs `schemathesis run` with the
 `not_a_server_error` check for a bounded number of examples, and stops the server with SIGTERM.
 
 Exits non-zero if any response is a 5xx, schemathesis reports an error, the server panicked,
@@ -55,13 +56,30 @@ SEEDED = {
     "component": ["display"],
     "relationship_id": ["fuzz-located-in"],
 }
+SEEDED["id"].append("fuzz-route")
+# A webhook that nobody answers (so the seeded route fills its dead letters) and an SSE endpoint.
+ENDPOINTS = """
+[[endpoints]]
+name = "fuzz-hook"
+kind = "webhook"
+url = "http://127.0.0.1:9/events"
+timeout_ms = 200
+attempts_max = 1
+
+[[endpoints]]
+name = "fuzz-feed"
+kind = "sse"
+"""
 
 
 def start_server(twinlog, work):
     """Starts `twinlog serve` on 127.0.0.1 with a port the OS picks; returns it and its URL."""
     stderr = open(work / "server.stderr", "wb")
+    endpoints = work / "endpoints.toml"
+    endpoints.write_text(ENDPOINTS)
     server = subprocess.Popen(
-        [twinlog, "serve", "--data-dir", str(work / "data"), "--listen", "127.0.0.1:0", "--workers", "2"],
+        [twinlog, "serve", "--data-dir", str(work / "data"), "--listen", "127.0.0.1:0", "--workers", "2",
+         "--endpoints-file", str(endpoints)],
         stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "warn"},
     )
     first_line = []
@@ -99,8 +117,9 @@ def call(url, method, path, body=None, content_type="application/json"):
 
 
 def seed(url):
-    """Models, two twins and a relationship for the fuzzer's requests to find."""
+    """Models, two twins, a relationship and an event route for the fuzzer's requests to find."""
     steps = [
+        ("PUT", "/eventroutes/fuzz-route", {"endpointName": "fuzz-hook", "filter": "true"}, 204),
         ("POST", "/models", MODELS, 201),
         ("PUT", "/digitaltwins/fuzz-room", {"$metadata": {"$model": "dtmi:fuzz:Room;1"}, "name": "r"}, 200),
         ("PUT", "/digitaltwins/fuzz-thermostat", {

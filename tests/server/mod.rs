@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of this
 
+pub mod receiver;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -133,6 +135,15 @@ impl Server {
             );
             std::thread::sleep(Duration::from_millis(2));
         }
+    }
+
+    /// Sends SIGKILL: the process dies at once, whatever it is doing (and is reaped on drop).
+    pub fn kill_9(&self) {
+        let signalled = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(signalled.success());
     }
 
     /// Sends SIGTERM and waits for the process to exit.
