@@ -142,22 +142,29 @@ pub enum AppendError {
     Closed,
 }
 
-/// An append on its way to durability: resolves with where its events landed, or why none did.
-#[must_use = "an append is acknowledged only through its PendingAppend"]
-pub struct PendingAppend {
-    acked: oneshot::Receiver<Result<Vec<Appended>, AppendError>>,
+/// A request to the writer on its way to durability: resolves once its commit is durable, or
+/// with why it will not be.
+#[must_use = "a write is known durable only through its pending future"]
+pub struct Pending<T> {
+    done: oneshot::Receiver<Result<T, AppendError>>,
 }
 
-impl std::future::Future for PendingAppend {
-    type Output = Result<Vec<Appended>, AppendError>;
+/// An append on its way to durability: resolves with where its events landed, or why none did.
+pub type PendingAppend = Pending<Vec<Appended>>;
+
+/// A side write on its way to durability.
+pub type PendingSideWrite = Pending<()>;
+
+impl<T> std::future::Future for Pending<T> {
+    type Output = Result<T, AppendError>;
 
     fn poll(
         mut self: std::pin::Pin<&mut Self>,
         cx: &mut std::task::Context<'_>,
     ) -> std::task::Poll<Self::Output> {
-        std::pin::Pin::new(&mut self.acked)
+        std::pin::Pin::new(&mut self.done)
             .poll(cx)
-            .map(|acked| acked.unwrap_or(Err(AppendError::Closed)))
+            .map(|done| done.unwrap_or(Err(AppendError::Closed)))
     }
 }
 
@@ -253,7 +260,7 @@ impl EventLog {
             .send(WriterRequest::Append { events, reply })
             .await
             .map_err(|_| AppendError::Closed)?;
-        PendingAppend { acked }.await
+        Pending { done: acked }.await
     }
 
     /// Applies `ops` in order to the side tables, in the writer's next group commit, and returns
@@ -270,28 +277,44 @@ impl EventLog {
             .send(WriterRequest::Side { ops, reply })
             .await
             .map_err(|_| AppendError::Closed)?;
-        done.await.unwrap_or(Err(AppendError::Closed))
+        Pending { done }.await
+    }
+
+    /// Queues `ops` now, behind everything queued before this call, and returns what resolves
+    /// once they are durable: for a caller that must not wait on a commit to go on (a route
+    /// storing its cursor). A full queue is refused at once rather than waited on.
+    pub fn submit_side(&self, ops: Vec<SideOp>) -> Result<PendingSideWrite, AppendError> {
+        let (reply, done) = oneshot::channel();
+        if ops.is_empty() {
+            let _ = reply.send(Ok(()));
+        } else {
+            self.try_queue(WriterRequest::Side { ops, reply })?;
+        }
+        Ok(Pending { done })
     }
 
     /// Queues `events` now, behind everything queued before this call, and returns what resolves
     /// once they are durable. For callers that must fix their order synchronously (a twin actor
     /// pipelining its commands); a full queue is refused at once rather than waited on.
     pub fn submit(&self, events: Vec<NewEvent>) -> Result<PendingAppend, AppendError> {
-        let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
         let (reply, acked) = oneshot::channel();
         if events.is_empty() {
             let _ = reply.send(Ok(Vec::new()));
-            return Ok(PendingAppend { acked });
+        } else {
+            self.try_queue(WriterRequest::Append { events, reply })?;
         }
-        requests
-            .try_send(WriterRequest::Append { events, reply })
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => AppendError::QueueFull {
-                    queue_requests_max: requests.max_capacity(),
-                },
-                mpsc::error::TrySendError::Closed(_) => AppendError::Closed,
-            })?;
-        Ok(PendingAppend { acked })
+        Ok(Pending { done: acked })
+    }
+
+    /// Queues `request` behind everything queued before, or refuses it at once.
+    fn try_queue(&self, request: WriterRequest) -> Result<(), AppendError> {
+        let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
+        requests.try_send(request).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => AppendError::QueueFull {
+                queue_requests_max: requests.max_capacity(),
+            },
+            mpsc::error::TrySendError::Closed(_) => AppendError::Closed,
+        })
     }
 
     /// Every record from `lsn` on, in constant memory.

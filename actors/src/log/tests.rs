@@ -261,6 +261,9 @@ fn side_writes_commit_in_order_and_survive_a_reopen_without_moving_the_head() {
             end: b"c".to_vec(),
         }]))
         .unwrap();
+        // Queued without waiting for room or for the commit, then waited for.
+        let queued = log.submit_side(vec![put(b"e", b"5")]).unwrap();
+        rt.block_on(queued).unwrap();
         assert_eq!(log.head().lsn, 2);
         assert!(
             !head.has_changed().unwrap(),
@@ -284,7 +287,8 @@ fn side_writes_commit_in_order_and_survive_a_reopen_without_moving_the_head() {
         stored,
         [
             (b"a".to_vec(), b"1".to_vec()),
-            (b"d".to_vec(), b"4".to_vec())
+            (b"d".to_vec(), b"4".to_vec()),
+            (b"e".to_vec(), b"5".to_vec())
         ]
     );
 }

@@ -166,7 +166,7 @@ impl Delivery {
                     .cursor_persist_interval
                     .saturating_sub(persisted_at.elapsed());
                 if unstored && due_in.is_zero() {
-                    if self.persist(batch.position, &[]).await {
+                    if self.store_cursor(batch.position) {
                         persisted = batch.position;
                     }
                     persisted_at = Instant::now();
@@ -216,14 +216,16 @@ impl Delivery {
             }
             self.stats.position.store(position, Ordering::Relaxed);
             if persisted_at.elapsed() >= self.cursor_persist_interval {
-                if self.persist(position, &[]).await {
+                if self.store_cursor(position) {
                     persisted = position;
                 }
                 persisted_at = Instant::now();
             }
         }
+        // Queued cursor writes are not known durable: the last one is written and waited for, so
+        // that a stopped route's cursor is stored when `stop` returns.
         let position = self.stats.position.load(Ordering::Relaxed);
-        if position != persisted {
+        if position != cursor {
             self.persist(position, &[]).await;
         }
         tracing::info!(position, "route stopped");
@@ -300,8 +302,33 @@ impl Delivery {
         }
     }
 
-    /// Stores the cursor at `position`, with `dead_letters` in the same commit. A failure is
-    /// logged and leaves the stored cursor where it was, which only means more duplicates later.
+    /// Queues the cursor at `position` for the log writer's next commit, without waiting for it:
+    /// delivery goes on meanwhile, and the queue keeps cursor writes in order. `false` if the
+    /// writer's queue is full (the cursor is stored next time) or closed. A failed commit is
+    /// logged; it leaves the stored cursor where it was, which only means more duplicates later.
+    fn store_cursor(&self, position: u64) -> bool {
+        let queued = self
+            .log
+            .submit_side(store::advance(&self.route_id, position, &[]));
+        match queued {
+            Ok(pending) => {
+                let failed = async move {
+                    if let Err(error) = pending.await {
+                        tracing::error!(position, %error, "route cannot store its cursor");
+                    }
+                };
+                tokio::spawn(failed.instrument(tracing::Span::current()));
+                true
+            }
+            Err(error) => {
+                tracing::warn!(position, %error, "route cannot queue its cursor; it will next time");
+                false
+            }
+        }
+    }
+
+    /// Stores the cursor at `position`, with `dead_letters` in the same commit, and waits until
+    /// it is durable. A failure is logged and leaves the stored cursor where it was.
     async fn persist(&self, position: u64, dead_letters: &[DeadLetter]) -> bool {
         let ops = store::advance(&self.route_id, position, dead_letters);
         match self.log.write_side(ops).await {

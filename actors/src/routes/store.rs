@@ -35,6 +35,10 @@ pub enum StoreError {
 }
 
 type ReadOnlySideTable = redb::ReadOnlyTable<&'static [u8], &'static [u8]>;
+type SideEntry = redb::Result<(
+    redb::AccessGuard<'static, &'static [u8]>,
+    redb::AccessGuard<'static, &'static [u8]>,
+)>;
 
 /// A route as stored, with its cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,14 +74,10 @@ impl RouteStore {
 
     /// Every route, by id, with its cursor.
     pub fn load(&self) -> Result<Vec<LoadedRoute>, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| self.storage(EVENT_ROUTES, e))?;
-        let Some(routes) = self.open(&txn, EVENT_ROUTES)? else {
+        let Some(routes) = self.open(EVENT_ROUTES)? else {
             return Ok(Vec::new());
         };
-        let cursors = self.open(&txn, ROUTE_CURSORS)?;
+        let cursors = self.open(ROUTE_CURSORS)?;
         let mut loaded = Vec::new();
         for entry in routes.iter().map_err(|e| self.storage(EVENT_ROUTES, e))? {
             let (key, value) = entry.map_err(|e| self.storage(EVENT_ROUTES, e))?;
@@ -86,17 +86,7 @@ impl RouteStore {
             let route = StoredRoute::decode(value.value())
                 .map_err(|e| self.damaged(EVENT_ROUTES, key.value(), &e.to_string()))?;
             let cursor = match &cursors {
-                Some(cursors) => {
-                    match cursors
-                        .get(key.value())
-                        .map_err(|e| self.storage(ROUTE_CURSORS, e))?
-                    {
-                        Some(bytes) => decode_cursor(bytes.value()).ok_or_else(|| {
-                            self.damaged(ROUTE_CURSORS, key.value(), "the cursor is not 8 bytes")
-                        })?,
-                        None => 0,
-                    }
-                }
+                Some(cursors) => self.cursor_in(cursors, key.value())?,
                 None => 0,
             };
             loaded.push(LoadedRoute { id, route, cursor });
@@ -106,24 +96,8 @@ impl RouteStore {
 
     /// The route's cursor; 0 if it has none.
     pub fn cursor(&self, route_id: &str) -> Result<u64, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| self.storage(ROUTE_CURSORS, e))?;
-        let Some(cursors) = self.open(&txn, ROUTE_CURSORS)? else {
-            return Ok(0);
-        };
-        let stored = cursors
-            .get(route_id.as_bytes())
-            .map_err(|e| self.storage(ROUTE_CURSORS, e))?;
-        match stored {
-            Some(bytes) => decode_cursor(bytes.value()).ok_or_else(|| {
-                self.damaged(
-                    ROUTE_CURSORS,
-                    route_id.as_bytes(),
-                    "the cursor is not 8 bytes",
-                )
-            }),
+        match self.open(ROUTE_CURSORS)? {
+            Some(cursors) => self.cursor_in(&cursors, route_id.as_bytes()),
             None => Ok(0),
         }
     }
@@ -135,19 +109,8 @@ impl RouteStore {
         from_lsn: u64,
         max: usize,
     ) -> Result<Vec<DeadLetter>, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| self.storage(ROUTE_DEAD_LETTERS, e))?;
-        let Some(table) = self.open(&txn, ROUTE_DEAD_LETTERS)? else {
-            return Ok(Vec::new());
-        };
-        let (start, end) = dead_letter_range(route_id, from_lsn);
-        let range = table
-            .range(start.as_slice()..end.as_slice())
-            .map_err(|e| self.storage(ROUTE_DEAD_LETTERS, e))?;
         let mut letters = Vec::new();
-        for entry in range.take(max) {
+        for entry in self.dead_letter_range(route_id, from_lsn)?.take(max) {
             let (key, value) = entry.map_err(|e| self.storage(ROUTE_DEAD_LETTERS, e))?;
             let damaged = |reason: &str| self.damaged(ROUTE_DEAD_LETTERS, key.value(), reason);
             let lsn =
@@ -161,26 +124,40 @@ impl RouteStore {
 
     /// How many dead letters the route holds.
     pub fn dead_letter_count(&self, route_id: &str) -> Result<u64, StoreError> {
-        let txn = self
-            .db
-            .begin_read()
-            .map_err(|e| self.storage(ROUTE_DEAD_LETTERS, e))?;
-        let Some(table) = self.open(&txn, ROUTE_DEAD_LETTERS)? else {
-            return Ok(0);
+        Ok(self.dead_letter_range(route_id, 0)?.count() as u64)
+    }
+
+    /// The route's dead letters from `from_lsn` on, in a snapshot of their own (none if the
+    /// table was never written).
+    fn dead_letter_range(
+        &self,
+        route_id: &str,
+        from_lsn: u64,
+    ) -> Result<impl Iterator<Item = SideEntry>, StoreError> {
+        let Some(table) = self.open(ROUTE_DEAD_LETTERS)? else {
+            return Ok(None.into_iter().flatten());
         };
-        let (start, end) = dead_letter_range(route_id, 0);
+        let (start, end) = dead_letter_range(route_id, from_lsn);
         let range = table
             .range(start.as_slice()..end.as_slice())
             .map_err(|e| self.storage(ROUTE_DEAD_LETTERS, e))?;
-        Ok(range.count() as u64)
+        Ok(Some(range).into_iter().flatten())
     }
 
-    /// The table, or `None` if nothing was ever written to it.
-    fn open(
-        &self,
-        txn: &redb::ReadTransaction,
-        table: SideTable,
-    ) -> Result<Option<ReadOnlySideTable>, StoreError> {
+    fn cursor_in(&self, cursors: &ReadOnlySideTable, key: &[u8]) -> Result<u64, StoreError> {
+        let stored = cursors
+            .get(key)
+            .map_err(|e| self.storage(ROUTE_CURSORS, e))?;
+        match stored {
+            Some(bytes) => decode_cursor(bytes.value())
+                .ok_or_else(|| self.damaged(ROUTE_CURSORS, key, "the cursor is not 8 bytes")),
+            None => Ok(0),
+        }
+    }
+
+    /// The table in a fresh snapshot, or `None` if nothing was ever written to it.
+    fn open(&self, table: SideTable) -> Result<Option<ReadOnlySideTable>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.storage(table, e))?;
         match txn.open_table(table.definition()) {
             Ok(opened) => Ok(Some(opened)),
             Err(TableError::TableDoesNotExist(_)) => Ok(None),
