@@ -2,8 +2,9 @@
 //! `twinlog serve`, unchanged: over HTTPS verified against the test's own certificate, with an
 //! owner's and a reader's bearer token from `twinlog token new`, it uploads a slice of
 //! RealEstateCore, builds twins and relationships, patches with ETags, queries (as owner and
-//! reader, paging through continuation tokens), sends telemetry, deletes what it made, and gets
-//! ADT's exception types for ADT's errors (tests/sdk/adt_sdk_roundtrip.py).
+//! reader, paging through continuation tokens), sends telemetry, creates and deletes event routes,
+//! deletes what it made, and gets ADT's exception types for ADT's errors
+//! (tests/sdk/adt_sdk_roundtrip.py).
 //!
 //! The Python packages come from tests/sdk/requirements.txt, which `bash scripts/test.sh`
 //! installs. Without them this test fails rather than skips.
@@ -33,9 +34,18 @@ fn official_python_sdk_round_trips_against_twinlog() {
     let auth_file = dir.path().join("auth.toml");
     let owner = new_token(&auth_file, "sdk", "owner");
     let reader = new_token(&auth_file, "sdk-reader", "reader");
+    // The script's event routes go to an SSE endpoint: nothing is pushed anywhere.
+    let endpoints = dir.path().join("endpoints.toml");
+    std::fs::write(
+        &endpoints,
+        "[[endpoints]]\nname = \"sdk-feed\"\nkind = \"sse\"\n",
+    )
+    .unwrap();
     let server = Server::start_without_probe(
         &dir.path().join("data"),
         &[
+            "--endpoints-file",
+            path_str(&endpoints),
             "--auth-file",
             path_str(&auth_file),
             "--tls-cert",

@@ -3,8 +3,9 @@
 (azure-digitaltwins-core), over HTTPS verified against the test's own CA.
 
 It uploads a closed slice of RealEstateCore, builds a small graph of twins and relationships,
-patches with ETags, queries in pages, sends telemetry, decommissions and deletes a model, and
-checks that the SDK raises the exception types ADT's errors map to. Any failed assert exits
+patches with ETags, queries in pages, sends telemetry, creates, lists and deletes an event route,
+decommissions and deletes a model, and checks that the SDK raises the exception types ADT's errors
+map to. Any failed assert exits
 non-zero.
 
     adt_sdk_roundtrip.py --make-cert DIR
@@ -33,7 +34,7 @@ from azure.core.exceptions import (
     ResourceModifiedError,
     ResourceNotFoundError,
 )
-from azure.digitaltwins.core import DigitalTwinsClient
+from azure.digitaltwins.core import DigitalTwinsClient, DigitalTwinsEventRoute
 from azure.digitaltwins.core._generated.models import DigitalTwinModelsListOptions, QueryTwinsOptions
 
 REC = "dtmi:digitaltwins:rec_3_3:"
@@ -397,6 +398,33 @@ def check_errors(client, reader, ids):
     print("errors map to the SDK's exception types")
 
 
+def event_routes(client):
+    """An event route through the SDK, to the server's SSE endpoint `sdk-feed`: created, read,
+    listed, deleted; and ADT's codes for a bad endpoint, a bad filter, a missing route."""
+    route_id = f"sdk-{RUN}-route"
+    twin_changes = "type = 'Microsoft.DigitalTwins.Twin.Create' OR type = 'Microsoft.DigitalTwins.Twin.Update'"
+    client.upsert_event_route(route_id, DigitalTwinsEventRoute(endpoint_name="sdk-feed", filter=twin_changes))
+    client.upsert_event_route(f"{route_id}-2", DigitalTwinsEventRoute(endpoint_name="sdk-feed", filter="true"))
+    route = client.get_event_route(route_id)
+    assert (route.id, route.endpoint_name, route.filter) == (route_id, "sdk-feed", twin_changes), route
+    # `results_per_page` is not passed on by this SDK's list_event_routes (it raises a TypeError).
+    listed = [r.id for r in client.list_event_routes()]
+    assert listed == [route_id, f"{route_id}-2"], listed
+    expect_error(
+        HttpResponseError, 400, "EventRouteEndpointInvalid",
+        client.upsert_event_route, route_id, DigitalTwinsEventRoute(endpoint_name="nowhere", filter="true"),
+    )
+    error = expect_error(
+        HttpResponseError, 400, "EventRouteFilterInvalid",
+        client.upsert_event_route, route_id, DigitalTwinsEventRoute(endpoint_name="sdk-feed", filter="type ="),
+    )
+    assert "position" in str(error), error
+    for each in (route_id, f"{route_id}-2"):
+        client.delete_event_route(each)
+    expect_error(ResourceNotFoundError, 404, "EventRouteNotFound", client.get_event_route, route_id)
+    print("event routes: created, read, listed, refused with ADT's codes, deleted")
+
+
 def tear_down(client, ids, relationships):
     for source, rel_id in relationships:
         client.delete_relationship(source, rel_id)
@@ -444,6 +472,7 @@ def round_trip(args):
     query_twins(client, reader, ids, models_by_id)
     publish_telemetry(client, ids)
     list_relationships(client, ids)
+    event_routes(client)
     check_errors(client, reader, ids)
     tear_down(client, ids, relationships)
     print("the official SDK round trip passed")
