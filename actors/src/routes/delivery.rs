@@ -6,7 +6,7 @@
 //! and every earlier one's, were delivered or are stored as dead letters; it may lag behind that
 //! (events are then delivered again after a restart) but never run ahead.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,53 +17,15 @@ use twinlog_migrations::routes::StoredDeadLetter;
 use twinlog_migrations::RecordError;
 
 use crate::feed::{ChangeFeed, FeedError, Filter};
-use crate::log::{wall_clock_ms, EventLog, LogHead};
+use crate::log::{wall_clock_ms, EventLog};
 
 use super::policy::Retry;
+use super::stats::RouteStats;
 use super::store::{self, DeadLetter, RouteStore, StoreError};
 use super::webhook::{batch_body, Webhook};
 
 /// How long a route waits before reading again after its log or store could not be read.
 const READ_RETRY: Duration = Duration::from_secs(1);
-
-/// A route's delivery figures, for metrics. Written by its delivery task only.
-#[derive(Debug, Default)]
-pub struct RouteStats {
-    /// The last LSN the route is done with: delivered, dead-lettered, or not matching its filter.
-    pub position: AtomicU64,
-    /// The commit time of the first record after `position`, while the route is reading or
-    /// delivering it; 0 once the route has caught up with what it last read.
-    pending_since_ms: AtomicU64,
-    /// Events the endpoint took.
-    pub delivered_events: AtomicU64,
-    /// Attempts that failed (non-2xx, timeout, unreachable), each retried or given up.
-    pub failed_attempts: AtomicU64,
-    /// Events stored as dead letters.
-    pub dead_lettered_events: AtomicU64,
-    /// Dead letters that a replay delivered.
-    pub replayed_events: AtomicU64,
-}
-
-impl RouteStats {
-    /// Committed records the route has not dealt with yet.
-    pub fn lag_events(&self, head: &LogHead) -> u64 {
-        head.lsn
-            .saturating_sub(self.position.load(Ordering::Relaxed))
-    }
-
-    /// How long the oldest record the route has not dealt with has been committed, in ms; 0 when
-    /// it has dealt with all. Between reads it counts from the head's commit, a lower bound.
-    pub fn lag_ms(&self, head: &LogHead, now_ms: u64) -> u64 {
-        if self.lag_events(head) == 0 {
-            return 0;
-        }
-        let since = match self.pending_since_ms.load(Ordering::Relaxed) {
-            0 => head.time_ms,
-            since => since,
-        };
-        now_ms.saturating_sub(since)
-    }
-}
 
 /// Why a route could not read its next batch. It waits and reads again.
 #[derive(Debug, thiserror::Error)]
@@ -150,6 +112,9 @@ impl Delivery {
             let batch = match read {
                 Ok(batch) => batch,
                 Err(error) => {
+                    // A feed that failed may have moved past events it never returned: the next
+                    // read starts a new one from what the route has dealt with.
+                    feed = None;
                     tracing::error!(position, %error, "route cannot read the log; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(READ_RETRY) => continue,

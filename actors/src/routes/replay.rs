@@ -5,8 +5,8 @@ use std::sync::atomic::Ordering;
 
 use crate::log::EventLog;
 
-use super::delivery::RouteStats;
 use super::error::RouteError;
+use super::stats::RouteStats;
 use super::store::{self, RouteStore};
 use super::webhook::{batch_body, Webhook};
 
