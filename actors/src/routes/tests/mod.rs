@@ -2,6 +2,7 @@ mod delivery;
 mod endpoints;
 mod policy;
 mod routes;
+mod stats;
 mod store;
 mod webhook;
 
