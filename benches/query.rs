@@ -9,11 +9,14 @@
 //!
 //! - `query_100k_twins`: a `$dtId` lookup, `IS_OF_MODEL` with inheritance plus a property
 //!   filter (980 results, documents built), a 1-hop JOIN (49 rows of three documents),
-//!   `COUNT()` over everything, and `COUNT()` with a filter no index answers (a full scan).
-//!   Each query is then also timed alone, and its p50 and p99 printed.
+//!   `COUNT()` over everything, `COUNT()` with a filter no index answers (a full scan), and the
+//!   first page of a full scan with 48,000 results. Each runs as `POST /query` runs it, for
+//!   its first page of 1,000 results, and is then also timed alone for its p50 and p99.
 //! - `ingest_with_queries`: durable telemetry appends from 1024 producers to a log that a
-//!   `ReadModelFollower` follows, without and with a thread that runs those queries back to
-//!   back on the followed model; the ratio of the two throughputs is the cost of querying.
+//!   `ReadModelFollower` follows, without and with a client that runs those queries back to
+//!   back on the followed model through a `QueryPool`, the low-priority threads the server
+//!   runs queries on. The ratio of the two throughputs is the cost of querying; the
+//!   follower's freshness lag (from a commit to the model reflecting it) is sampled in both.
 
 #[path = "support.rs"]
 mod support;
@@ -30,7 +33,9 @@ use serde_json::{json, Value};
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions, NewEvent};
 use twinlog_actors::query::{self, Query};
-use twinlog_actors::read_model::{ReadModel, ReadModelFollower};
+use twinlog_actors::read_model::{
+    QueryPool, ReadModel, ReadModelFollower, SharedReadModel, QUERY_THREADS_DEFAULT,
+};
 use twinlog_actors::region::RegionOptions;
 use twinlog_migrations::Event;
 
@@ -53,8 +58,11 @@ const ROOM_MODELS: [&str; 3] = [
 ];
 const SENSOR: &str = "dtmi:digitaltwins:rec_3_3:device:TemperatureSensor;1";
 
+/// The page `POST /query` answers by default.
+const PAGE_ITEMS: usize = 1_000;
+
 /// The measured queries, by name.
-const QUERIES: [(&str, &str); 5] = [
+const QUERIES: [(&str, &str); 6] = [
     (
         "dt_id_lookup",
         "SELECT * FROM DIGITALTWINS T WHERE T.$dtId = 'b042-l05-r17'",
@@ -73,6 +81,10 @@ const QUERIES: [(&str, &str); 5] = [
     (
         "count_scan",
         "SELECT COUNT() FROM DIGITALTWINS T WHERE T.personCapacity > 25",
+    ),
+    (
+        "scan_first_page",
+        "SELECT * FROM DIGITALTWINS T WHERE T.personCapacity > 1",
     ),
 ];
 
@@ -243,18 +255,23 @@ fn percentiles(samples: &mut [Duration]) -> Option<(Duration, Duration)> {
     Some((at(0.50), at(0.99)))
 }
 
+/// The first page of `query`, as `POST /query` builds it.
+fn first_page(model: &ReadModel, query: &Query) -> usize {
+    black_box(model.query_page(query, 0, PAGE_ITEMS).unwrap()).total
+}
+
 /// Times `runs` runs of each query alone and prints its p50 and p99.
 fn print_query_percentiles(model: &ReadModel, queries: &[(&str, Query)]) {
     for (name, query) in queries {
         let runs = if name.contains("scan") || name.contains("property") {
-            100
+            200
         } else {
             1000
         };
         let mut samples: Vec<Duration> = (0..runs)
             .map(|_| {
                 let started = Instant::now();
-                black_box(model.query(query).unwrap());
+                first_page(model, query);
                 started.elapsed()
             })
             .collect();
@@ -270,12 +287,16 @@ fn queries(c: &mut Criterion, model: &ReadModel) {
         .map(|(name, text)| (*name, parsed(text)))
         .collect();
     for (name, query) in &queries {
-        let results = model.query(query).unwrap();
-        println!("query_100k_twins/{name}: {} results", results.len());
+        let page = model.query_page(query, 0, PAGE_ITEMS).unwrap();
+        println!(
+            "query_100k_twins/{name}: {} results, {} in the first page",
+            page.total,
+            page.results.len()
+        );
     }
     let mut group = c.benchmark_group("query_100k_twins");
     for (name, query) in &queries {
-        group.bench_function(*name, |b| b.iter(|| black_box(model.query(query).unwrap())));
+        group.bench_function(*name, |b| b.iter(|| first_page(model, query)));
     }
     group.finish();
     print_query_percentiles(model, &queries);
@@ -311,20 +332,58 @@ async fn ingest(log: &EventLog, round: u64) {
     }
 }
 
-/// Runs the queries back to back on the followed model until `stop`, and returns each run's
-/// time, the wait for the lock included.
-fn query_loop(model: Arc<Mutex<ReadModel>>, stop: Arc<AtomicBool>) -> Vec<Duration> {
-    let queries: Vec<Query> = QUERIES.iter().map(|(_, text)| parsed(text)).collect();
+/// Runs the queries back to back through `pool` until `stop`, as `POST /query` runs them, and
+/// returns each run's time, the wait for a query thread and for the lock included.
+fn query_loop(pool: QueryPool, stop: Arc<AtomicBool>) -> Vec<Duration> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let queries: Vec<Arc<Query>> = QUERIES
+        .iter()
+        .map(|(_, text)| Arc::new(parsed(text)))
+        .collect();
     let mut samples = Vec::new();
     for query in queries.iter().cycle() {
         if stop.load(Ordering::Relaxed) {
             break;
         }
+        let query = query.clone();
         let started = Instant::now();
-        black_box(model.lock().unwrap().query(query).unwrap());
+        runtime
+            .block_on(pool.run(move |model| first_page(model, &query)))
+            .unwrap();
         samples.push(started.elapsed());
     }
     samples
+}
+
+/// Samples the follower's freshness lag until `stop`: notes the log's head, and times how long
+/// the model takes to reflect it.
+fn lag_loop(log: EventLog, model: Arc<SharedReadModel>, stop: Arc<AtomicBool>) -> Vec<Duration> {
+    let mut samples = Vec::new();
+    while !stop.load(Ordering::Relaxed) {
+        let head_lsn = log.head().lsn;
+        let started = Instant::now();
+        while model.lsn() < head_lsn {
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        samples.push(started.elapsed());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    samples
+}
+
+/// Appends timed without and with queries, and what they measured.
+#[derive(Default)]
+struct Ingestion {
+    events: u64,
+    elapsed: Duration,
+}
+
+impl Ingestion {
+    fn events_per_s(&self) -> f64 {
+        self.events as f64 / self.elapsed.as_secs_f64()
+    }
 }
 
 fn ingestion(c: &mut Criterion, dir: &Path, model: ReadModel) {
@@ -338,34 +397,69 @@ fn ingestion(c: &mut Criterion, dir: &Path, model: ReadModel) {
     group.throughput(Throughput::Elements(PRODUCERS * PER_PRODUCER));
     group.sample_size(10);
     let mut round = 0;
-    let mut timed = |iters: u64| {
-        let started = Instant::now();
-        for _ in 0..iters {
-            round += 1;
-            runtime.block_on(ingest(&log, round));
+    let mut measured = [Ingestion::default(), Ingestion::default()];
+    let mut lags = [Vec::new(), Vec::new()];
+    for (mode, name) in ["appends", "appends_while_querying"]
+        .into_iter()
+        .enumerate()
+    {
+        let stop = Arc::new(AtomicBool::new(false));
+        let querying = (mode == 1).then(|| {
+            let pool = QueryPool::start(follower.model().clone(), QUERY_THREADS_DEFAULT).unwrap();
+            let stop = stop.clone();
+            std::thread::spawn(move || query_loop(pool, stop))
+        });
+        let sampling = {
+            let (log, model, stop) = (log.clone(), follower.model().clone(), stop.clone());
+            std::thread::spawn(move || lag_loop(log, model, stop))
+        };
+        let ingestion = &mut measured[mode];
+        group.bench_function(name, |b| {
+            b.iter_custom(|iters| {
+                let started = Instant::now();
+                for _ in 0..iters {
+                    round += 1;
+                    runtime.block_on(ingest(&log, round));
+                }
+                let elapsed = started.elapsed();
+                ingestion.events += iters * PRODUCERS * PER_PRODUCER;
+                ingestion.elapsed += elapsed;
+                elapsed
+            })
+        });
+        stop.store(true, Ordering::Relaxed);
+        lags[mode] = sampling.join().unwrap();
+        if let Some(querying) = querying {
+            let mut samples = querying.join().unwrap();
+            if let Some((p50, p99)) = percentiles(&mut samples) {
+                println!(
+                    "ingest_with_queries: {} queries ran during the appends; p50 {p50:?}, p99 \
+                     {p99:?} each (all six queries in turn, waits included)",
+                    samples.len()
+                );
+            }
         }
-        started.elapsed()
-    };
-    group.bench_function("appends", |b| b.iter_custom(&mut timed));
-    let stop = Arc::new(AtomicBool::new(false));
-    let querying = {
-        let (model, stop) = (follower.model().clone(), stop.clone());
-        std::thread::spawn(move || query_loop(model, stop))
-    };
-    group.bench_function("appends_while_querying", |b| b.iter_custom(&mut timed));
+    }
     group.finish();
-    stop.store(true, Ordering::Relaxed);
-    let mut samples = querying.join().unwrap();
-    let Some((p50, p99)) = percentiles(&mut samples) else {
+    let [alone, querying] = &measured;
+    if alone.events == 0 || querying.events == 0 {
         return;
-    };
+    }
     println!(
-        "ingest_with_queries: {} queries ran during the appends; p50 {p50:?}, p99 {p99:?} each \
-         (all five queries in turn, lock wait included); follower at LSN {} of {}",
-        samples.len(),
-        follower.model().lock().unwrap().lsn(),
-        log.head().lsn
+        "ingest_with_queries: {:.0} events/s alone, {:.0} events/s while querying: {:.1}% of alone",
+        alone.events_per_s(),
+        querying.events_per_s(),
+        100.0 * querying.events_per_s() / alone.events_per_s()
     );
+    for (name, lag) in ["alone", "while querying"].iter().zip(&mut lags) {
+        if let (Some((p50, p99)), Some(max)) = (percentiles(lag), lag.last()) {
+            println!(
+                "ingest_with_queries: read model freshness lag {name}: p50 {p50:?}, p99 {p99:?}, \
+                 max {max:?} over {} samples",
+                lag.len()
+            );
+        }
+    }
 }
 
 fn benches(c: &mut Criterion) {

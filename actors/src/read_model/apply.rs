@@ -1,11 +1,12 @@
 //! One committed record folded into the read model: the twin or registry state through its own
-//! aggregate, then the indexes moved by what the record changed.
+//! aggregate, then the indexes and the twin's top-level layout moved by what the record changed.
 
 use std::sync::Arc;
 
 use twinlog_dtdl::Dtmi;
 use twinlog_migrations::Event;
 
+use super::top_level::TopLevel;
 use super::{ReadModel, ReadModelError};
 use crate::aggregate::Aggregate;
 use crate::models::MODELS_STREAM;
@@ -74,6 +75,7 @@ impl ReadModel {
             None => {
                 let key: Arc<str> = Arc::from(twin_id);
                 self.streams.push(TwinState::new(key.clone()));
+                self.top_levels.push(TopLevel::default());
                 let at = self.streams.len() - 1;
                 self.positions.insert(key.clone(), at);
                 (key, at)
@@ -88,6 +90,9 @@ impl ReadModel {
         let before = Footprint::of(state, event);
         state.apply(event);
         let after = Footprint::of(state, event);
+        self.top_levels[at] = state.twin().map_or_else(TopLevel::default, |twin| {
+            TopLevel::of(twin.content(), &mut self.property_names)
+        });
         if before != after {
             self.reindex(&key, at, before, after);
         }

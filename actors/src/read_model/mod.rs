@@ -8,17 +8,25 @@
 //! - `apply`: [`ReadModel::apply`], one record folded in, its indexes kept.
 //! - `follow`: [`ReadModel::rebuild`], and [`ReadModelFollower`], which keeps a shared read model
 //!   up to date with the log, a chunk of records per lock.
-//! - `eval`: [`ReadModel::query`], a parsed [`crate::query::Query`] run against the indexes.
+//! - `shared`: [`SharedReadModel`], the model as the follower and queries share it: a lock that
+//!   gives the follower its turn, and the model's LSN readable without it.
+//! - `pool`: [`QueryPool`], the low-priority threads queries run on.
+//! - `eval`: [`ReadModel::query`] and [`ReadModel::query_page`], a parsed
+//!   [`crate::query::Query`] run against the indexes.
 //! - `index`: the many-to-many index behind the model and incoming-relationship indexes.
-//! - `error`: [`ReadModelError`] and [`EvalError`].
+//! - `top_level`: each twin's top-level properties, laid out for conditions to probe cheaply.
+//! - `error`: [`ReadModelError`], [`EvalError`] and the errors of running a query.
 
 mod apply;
 mod error;
 mod eval;
 mod follow;
 mod index;
+mod pool;
+mod shared;
 #[cfg(test)]
 mod tests;
+mod top_level;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -29,9 +37,13 @@ use twinlog_dtdl::Dtmi;
 use crate::models::ModelRegistry;
 use crate::twin::TwinState;
 use index::SetIndex;
+use top_level::{PropertyNames, TopLevel};
 
-pub use error::{EvalError, ReadModelError};
-pub use follow::{ReadModelFollower, APPLY_CHUNK_RECORDS};
+pub use error::{EvalError, QueryPoolError, QueryRunError, ReadModelError};
+pub use eval::QueryPage;
+pub use follow::{ReadModelFollower, APPLY_BUDGET, READ_AHEAD_RECORDS_MAX};
+pub use pool::{QueryPool, QUERY_THREADS_DEFAULT, QUERY_THREAD_NICE};
+pub use shared::SharedReadModel;
 
 /// Everything the log says up to [`ReadModel::lsn`], indexed for queries.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +53,11 @@ pub struct ReadModel {
     /// and the ETags of a twin created again follow from the versions counted here. None is
     /// ever removed, so a stream's position never changes.
     streams: Vec<TwinState>,
+    /// Each stream's twin's top-level properties, by position in `streams`: a dense vector of
+    /// small slices, so that a scan touches little memory per twin.
+    top_levels: Vec<TopLevel>,
+    /// The names `top_levels` holds, each allocated once, so that a probe compares addresses.
+    property_names: PropertyNames,
     /// The `$dtId` index: each stream's position in `streams`.
     positions: FxHashMap<Arc<str>, usize>,
     models: ModelRegistry,

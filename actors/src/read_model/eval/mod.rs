@@ -23,6 +23,7 @@
 //! - Results come in `$dtId` order (relationships by source, then id; JOIN rows by each bound
 //!   id in turn), so that a later page can resume where one ended. `TOP(n)` stops the run at
 //!   the n-th result; `COUNT()` counts every row, and `TOP` then limits its single result.
+//! - A page ([`ReadModel::query_page`]) finds and counts every result but builds only its own.
 
 mod condition;
 mod plan;
@@ -41,13 +42,39 @@ use plan::{Output, Plan};
 use row::{project, Entity};
 use seek::Seek;
 
+/// One page of a query's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    /// The results from the page's offset on, at most its limit of them, in the query's order.
+    pub results: Vec<Value>,
+    /// How many results the whole query has (one for `COUNT()`), the page's included.
+    pub total: usize,
+}
+
 impl ReadModel {
     /// Runs `query` as of [`ReadModel::lsn`]: its results in order, shaped as ADT shapes them.
     pub fn query(&self, query: &Query) -> Result<Vec<Value>, EvalError> {
-        let plan = Plan::compile(query)?;
+        Ok(self.query_page(query, 0, usize::MAX)?.results)
+    }
+
+    /// Runs `query` as of [`ReadModel::lsn`] and builds only the results from position
+    /// `offset` on, `limit` at most: every result is found and counted, but only the page's
+    /// documents are built. The order is [`ReadModel::query`]'s, so pages cut from one state
+    /// neither skip nor repeat a result.
+    pub fn query_page(
+        &self,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<QueryPage, EvalError> {
+        let plan = Plan::compile(query, &self.property_names)?;
         if plan.top == 0 {
-            return Ok(Vec::new());
+            return Ok(QueryPage {
+                results: Vec::new(),
+                total: 0,
+            });
         }
+        let page = offset..offset.saturating_add(limit);
         let (seek, answered) = self.seek(plan.collection, &plan.levels[0]);
         let run = Run {
             read_model: self,
@@ -59,26 +86,46 @@ impl ReadModel {
             _ => row[0].document(),
         };
         if matches!(plan.output, Output::Count) {
-            return Ok(vec![json!({ "COUNT": run.count(seek) })]);
+            let count = json!({ "COUNT": run.count(seek) });
+            return Ok(QueryPage {
+                results: page.contains(&0).then_some(count).into_iter().collect(),
+                total: 1,
+            });
         }
         let mut results = Vec::new();
+        let mut total = 0;
         if plan.steps.is_empty() && plan.top == usize::MAX {
-            // Every candidate is visited anyway: visiting them in the cheapest order and
-            // sorting only the results beats merging the index's sets into order.
-            let mut roots = Vec::new();
-            run.rows(self.candidates(seek, false), &mut |row| {
-                roots.push(row[0]);
-                ControlFlow::Continue(())
-            });
-            roots.sort_unstable_by(|a, b| a.key().cmp(&b.key()));
-            results.extend(roots.iter().map(|root| shape(std::slice::from_ref(root))));
+            // Every candidate is visited anyway: visiting each run of candidates (each in
+            // order) and merging only their results into order beats merging the candidates.
+            let runs: Vec<Vec<Entity<'_>>> = self
+                .candidate_runs(seek)
+                .into_iter()
+                .map(|candidates| {
+                    let mut roots = Vec::new();
+                    run.rows(candidates, &mut |row| {
+                        roots.push(row[0]);
+                        ControlFlow::Continue(())
+                    });
+                    roots
+                })
+                .collect();
+            total = runs.iter().map(Vec::len).sum();
+            results.extend(
+                itertools::kmerge_by(runs, |a: &Entity<'_>, b: &Entity<'_>| a.key() < b.key())
+                    .skip(page.start)
+                    .take(limit)
+                    .map(|root| shape(std::slice::from_ref(&root))),
+            );
         } else {
-            run.rows(self.candidates(seek, true), &mut |row| {
-                results.push(shape(row));
-                run.go_on(results.len())
+            run.rows(self.candidates(seek), &mut |row| {
+                if page.contains(&total) {
+                    results.push(shape(row));
+                }
+                total += 1;
+                run.go_on(total)
             });
         }
-        Ok(results)
+        Ok(QueryPage { results, total })
     }
 }
 
@@ -108,7 +155,8 @@ impl<'a> Run<'a> {
             return self.read_model.size(&seek);
         }
         let mut count = 0;
-        self.rows(self.read_model.candidates(seek, false), &mut |_| {
+        let candidates = self.read_model.candidate_runs(seek).into_iter().flatten();
+        self.rows(candidates, &mut |_| {
             count += 1;
             ControlFlow::Continue(())
         });
@@ -151,7 +199,7 @@ impl<'a> Run<'a> {
         let Some(join) = self.plan.steps.get(step) else {
             return emit(row);
         };
-        let Some(Entity::Twin(source)) = row.get(join.source).copied() else {
+        let Some(Entity::Twin { state: source, .. }) = row.get(join.source).copied() else {
             return ControlFlow::Continue(());
         };
         let Some(twin) = source.twin() else {
@@ -162,10 +210,10 @@ impl<'a> Run<'a> {
             if relationship.name() != join.relationship {
                 continue;
             }
-            let Some(target) = self.read_model.twin(relationship.target_id()) else {
+            let Some(target) = self.read_model.twin_entity(relationship.target_id()) else {
                 continue;
             };
-            row.push(Entity::Twin(target));
+            row.push(target);
             if join.binds_relationship {
                 row.push(Entity::Relationship {
                     source,

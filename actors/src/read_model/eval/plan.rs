@@ -5,6 +5,7 @@
 use super::condition::Condition;
 use super::row::{Field, Slots};
 use crate::query::ast::{Collection, Expr, Projection, Query};
+use crate::read_model::top_level::PropertyNames;
 use crate::read_model::EvalError;
 
 pub(super) struct Plan<'q> {
@@ -35,8 +36,12 @@ pub(super) enum Output<'q> {
 }
 
 impl<'q> Plan<'q> {
-    pub(super) fn compile(query: &'q Query) -> Result<Plan<'q>, EvalError> {
-        let mut slots = Slots::new(query.source.alias.as_deref());
+    /// The plan of `query` over twins whose top-level names are among `properties`.
+    pub(super) fn compile(
+        query: &'q Query,
+        properties: &'q PropertyNames,
+    ) -> Result<Plan<'q>, EvalError> {
+        let mut slots = Slots::new(query.source.alias.as_deref(), properties);
         // The level of each slot: 0 for the FROM alias, j + 1 for what JOIN j binds.
         let mut slot_levels = vec![0];
         let mut steps = Vec::with_capacity(query.joins.len());

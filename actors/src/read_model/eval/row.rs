@@ -2,11 +2,13 @@
 //! values and documents read from it.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use twinlog_dtdl::Dtmi;
 
 use crate::query::ast::Path;
+use crate::read_model::top_level::{Probed, PropertyNames, TopLevel};
 use crate::read_model::EvalError;
 use crate::twin::{Relationship, TwinState};
 
@@ -14,7 +16,10 @@ use crate::twin::{Relationship, TwinState};
 /// needs them; conditions read single values from the state.
 #[derive(Clone, Copy)]
 pub(super) enum Entity<'m> {
-    Twin(&'m TwinState),
+    Twin {
+        state: &'m TwinState,
+        top_level: &'m TopLevel,
+    },
     Relationship {
         source: &'m TwinState,
         id: &'m str,
@@ -24,9 +29,18 @@ pub(super) enum Entity<'m> {
 
 impl<'m> Entity<'m> {
     /// The value at `path` in the entity's document; the document itself for an empty path.
-    fn field(self, path: &[String]) -> Option<Cow<'m, Value>> {
+    fn field(self, path: &[String], probe: Probe<'_>) -> Option<Cow<'m, Value>> {
         match self {
-            Entity::Twin(state) => state.document_field(path),
+            Entity::Twin { state, top_level } => match probe {
+                Probe::Known(name) => match top_level.probe(name) {
+                    Probed::Absent => None,
+                    // A scalar has nothing below it.
+                    Probed::Scalar(value) => (path.len() == 1).then_some(Cow::Borrowed(value)),
+                    Probed::Nested => state.document_field(path),
+                },
+                Probe::Unknown => None,
+                Probe::Document => state.document_field(path),
+            },
             Entity::Relationship {
                 source,
                 id,
@@ -37,13 +51,15 @@ impl<'m> Entity<'m> {
 
     /// The twin's or relationship's document, as ADT renders it.
     pub(super) fn document(self) -> Value {
-        self.field(&[]).map(Cow::into_owned).unwrap_or_default()
+        self.field(&[], Probe::Document)
+            .map(Cow::into_owned)
+            .unwrap_or_default()
     }
 
     /// What results are ordered by: a twin's id, or a relationship's source id and own id.
     pub(super) fn key(self) -> (&'m str, &'m str) {
         match self {
-            Entity::Twin(state) => (state.twin_id(), ""),
+            Entity::Twin { state, .. } => (state.twin_id(), ""),
             Entity::Relationship { source, id, .. } => (source.twin_id(), id),
         }
     }
@@ -51,10 +67,21 @@ impl<'m> Entity<'m> {
     /// A twin's own model; a relationship has none.
     pub(super) fn model(self) -> Option<&'m Dtmi> {
         match self {
-            Entity::Twin(state) => state.twin().map(|twin| twin.model()),
+            Entity::Twin { state, .. } => state.twin().map(|twin| twin.model()),
             Entity::Relationship { .. } => None,
         }
     }
+}
+
+/// How a twin's value at a path is found, decided once per query from the path's first segment.
+#[derive(Clone, Copy)]
+pub(super) enum Probe<'q> {
+    /// An empty path, or a system name (`$dtId`, `$etag`, `$metadata`): the document has it.
+    Document,
+    /// A property or component name some twin has had: the twin's top-level layout has it.
+    Known(&'q Arc<str>),
+    /// A name no twin has ever had at its top level: no twin has a value there.
+    Unknown,
 }
 
 /// A path with its alias resolved to a row slot.
@@ -62,11 +89,12 @@ impl<'m> Entity<'m> {
 pub(super) struct Field<'q> {
     pub(super) slot: usize,
     pub(super) segments: &'q [String],
+    probe: Probe<'q>,
 }
 
 impl Field<'_> {
     pub(super) fn find<'m>(&self, row: &[Entity<'m>]) -> Option<Cow<'m, Value>> {
-        row.get(self.slot)?.field(self.segments)
+        row.get(self.slot)?.field(self.segments, self.probe)
     }
 }
 
@@ -74,11 +102,16 @@ impl Field<'_> {
 /// and relationship alias in the order written, which is the order a row binds them.
 pub(super) struct Slots<'q> {
     names: Vec<Option<&'q str>>,
+    properties: &'q PropertyNames,
 }
 
 impl<'q> Slots<'q> {
-    pub(super) fn new(root: Option<&'q str>) -> Slots<'q> {
-        Slots { names: vec![root] }
+    /// The slots of a query whose paths name twins' properties among `properties`.
+    pub(super) fn new(root: Option<&'q str>, properties: &'q PropertyNames) -> Slots<'q> {
+        Slots {
+            names: vec![root],
+            properties,
+        }
     }
 
     /// Declares the next alias, returning its slot.
@@ -101,9 +134,18 @@ impl<'q> Slots<'q> {
     }
 
     pub(super) fn field(&self, path: &'q Path) -> Result<Field<'q>, EvalError> {
+        let probe = match path.segments.first() {
+            None => Probe::Document,
+            Some(first) if first.starts_with('$') => Probe::Document,
+            Some(first) => self
+                .properties
+                .get(first)
+                .map_or(Probe::Unknown, Probe::Known),
+        };
         Ok(Field {
             slot: self.slot(path.alias.as_deref())?,
             segments: &path.segments,
+            probe,
         })
     }
 }

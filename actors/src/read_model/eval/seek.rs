@@ -16,6 +16,9 @@ const DT_ID: &str = "$dtId";
 const SOURCE_ID: &str = "$sourceId";
 const TARGET_ID: &str = "$targetId";
 
+/// Candidates in `$dtId` order (relationships by source, then id).
+pub(super) type Candidates<'a> = Box<dyn Iterator<Item = Entity<'a>> + 'a>;
+
 /// Where the candidates come from.
 pub(super) enum Seek<'a> {
     /// Twins by `$dtId`.
@@ -72,6 +75,21 @@ fn relationships_of(state: &TwinState) -> impl Iterator<Item = Entity<'_>> {
 }
 
 impl ReadModel {
+    /// The twin of stream `at`, as a row binds it.
+    pub(super) fn twin_at(&self, at: usize) -> Entity<'_> {
+        Entity::Twin {
+            state: &self.streams[at],
+            top_level: &self.top_levels[at],
+        }
+    }
+
+    /// The twin `twin_id`, as a row binds it, if it exists.
+    pub(super) fn twin_entity(&self, twin_id: &str) -> Option<Entity<'_>> {
+        let at = *self.positions.get(twin_id)?;
+        self.streams[at].twin()?;
+        Some(self.twin_at(at))
+    }
+
     /// The index that answers one of `terms` with the fewest candidates, and that term's
     /// position; with none, every twin (by all model sets) or every relationship.
     pub(super) fn seek<'a>(
@@ -127,53 +145,58 @@ impl ReadModel {
         }
     }
 
-    /// The candidates of `seek`: in `$dtId` order (relationships by source, then id) if
-    /// `ordered`, else in whatever order is cheapest.
-    pub(super) fn candidates<'a>(
-        &'a self,
-        seek: Seek<'a>,
-        ordered: bool,
-    ) -> Box<dyn Iterator<Item = Entity<'a>> + 'a> {
-        let twin = |id: &str| self.twin(id);
+    /// The candidates of `seek` in runs, each in `$dtId` order (relationships by source, then
+    /// id): one per model set for twins by model and for every relationship, one otherwise.
+    pub(super) fn candidate_runs<'a>(&'a self, seek: Seek<'a>) -> Vec<Candidates<'a>> {
         // The model index holds only existing twins, with their positions.
-        let indexed = |(_, at): &(Arc<str>, usize)| &self.streams[*at];
+        let state = |(_, at): &(Arc<str>, usize)| &self.streams[*at];
         match seek {
-            Seek::Twins(ids) => Box::new(ids.into_iter().filter_map(twin).map(Entity::Twin)),
-            // Each set is sorted, so merging them keeps the order.
-            Seek::Models(sets) if ordered => {
-                Box::new(itertools::kmerge(sets).map(indexed).map(Entity::Twin))
-            }
-            Seek::Models(sets) => {
-                Box::new(sets.into_iter().flatten().map(indexed).map(Entity::Twin))
-            }
-            Seek::Sources(ids) => {
-                Box::new(ids.into_iter().filter_map(twin).flat_map(relationships_of))
-            }
+            Seek::Twins(ids) => vec![Box::new(
+                ids.into_iter().filter_map(|id| self.twin_entity(id)),
+            )],
+            Seek::Models(sets) => sets
+                .into_iter()
+                .map(|set| -> Candidates<'a> {
+                    Box::new(set.iter().map(|(_, at)| self.twin_at(*at)))
+                })
+                .collect(),
+            Seek::Sources(ids) => vec![Box::new(
+                ids.into_iter()
+                    .filter_map(|id| self.twin(id))
+                    .flat_map(relationships_of),
+            )],
             Seek::Targets(ids) => {
                 let mut pairs: Vec<(&str, &str)> =
                     ids.into_iter().flat_map(|id| self.incoming(id)).collect();
-                if ordered {
-                    pairs.sort_unstable();
-                }
-                Box::new(pairs.into_iter().filter_map(move |(source_id, id)| {
-                    let source = twin(source_id)?;
-                    let (id, relationship) = source.twin()?.relationships().get_key_value(id)?;
-                    Some(Entity::Relationship {
-                        source,
-                        id,
-                        relationship,
-                    })
-                }))
+                pairs.sort_unstable();
+                vec![Box::new(pairs.into_iter().filter_map(
+                    move |(source_id, id)| {
+                        let source = self.twin(source_id)?;
+                        let (id, relationship) =
+                            source.twin()?.relationships().get_key_value(id)?;
+                        Some(Entity::Relationship {
+                            source,
+                            id,
+                            relationship,
+                        })
+                    },
+                ))]
             }
-            Seek::AllRelationships if ordered => {
-                let sets = self.by_model.iter().map(|(_, twins)| twins);
-                Box::new(
-                    itertools::kmerge(sets)
-                        .map(indexed)
-                        .flat_map(relationships_of),
-                )
-            }
-            Seek::AllRelationships => Box::new(self.twins().flat_map(relationships_of)),
+            Seek::AllRelationships => self
+                .by_model
+                .iter()
+                .map(|(_, set)| -> Candidates<'a> {
+                    Box::new(set.iter().map(state).flat_map(relationships_of))
+                })
+                .collect(),
         }
+    }
+
+    /// The candidates of `seek`, in `$dtId` order (relationships by source, then id).
+    pub(super) fn candidates<'a>(&'a self, seek: Seek<'a>) -> impl Iterator<Item = Entity<'a>> {
+        itertools::kmerge_by(
+            self.candidate_runs(seek),
+            |a: &Entity<'_>, b: &Entity<'_>| a.key() < b.key(),
+        )
     }
 }

@@ -307,11 +307,29 @@ fn with_graph<F: std::future::Future<Output = ()>>(
     });
 }
 
+/// The results of `text`, after checking that pages of several sizes cut from the same state
+/// hold each of them once, in order.
 pub(super) fn run(model: &ReadModel, text: &str) -> Vec<Value> {
     let parsed = query::parse(text).unwrap_or_else(|e| panic!("{text}: {e}"));
-    model
+    let whole = model
         .query(&parsed)
-        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .unwrap_or_else(|e| panic!("{text}: {e}"));
+    for page_items in [1, 2, 7] {
+        let mut paged = Vec::new();
+        let mut offset = 0;
+        loop {
+            let page = model.query_page(&parsed, offset, page_items).unwrap();
+            assert_eq!(page.total, whole.len(), "{text}, page at {offset}");
+            assert!(page.results.len() <= page_items, "{text}, page at {offset}");
+            paged.extend(page.results);
+            offset += page_items;
+            if offset >= page.total {
+                break;
+            }
+        }
+        assert_eq!(paged, whole, "{text}, pages of {page_items}");
+    }
+    whole
 }
 
 /// The `key` string of each result.

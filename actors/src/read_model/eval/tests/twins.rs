@@ -295,11 +295,11 @@ fn the_followed_read_model_answers_with_each_new_commit() {
         let caught_up = || {
             let head_lsn = plane.log().head().lsn;
             let started = Instant::now();
-            while follower.model().lock().unwrap().lsn() < head_lsn {
+            while follower.model().lsn() < head_lsn {
                 assert!(started.elapsed() < CATCH_UP_WAIT_MAX, "follower behind");
                 std::thread::sleep(Duration::from_millis(1));
             }
-            follower.model().lock().unwrap().clone()
+            follower.model().read(ReadModel::clone).unwrap()
         };
         let query = "SELECT T.$dtId FROM DIGITALTWINS T \
                      WHERE IS_OF_MODEL(T, 'dtmi:digitaltwins:rec_3_3:core:Room;1') \
@@ -317,7 +317,8 @@ fn the_followed_read_model_answers_with_each_new_commit() {
             expected(&graph)
         );
 
-        // A room that grows, and one that goes (with its relationships).
+        // A room that grows, one that loses its capacity, and one that goes (with its
+        // relationships).
         let mut graph = graph;
         let grown = graph
             .twins
@@ -330,6 +331,17 @@ fn the_followed_read_model_answers_with_each_new_commit() {
             .await
             .unwrap();
         graph.twins[grown].capacity = Some(9);
+        let emptied = graph
+            .twins
+            .iter()
+            .position(|t| is_room(t) && t.capacity.is_some_and(|c| c > 5))
+            .unwrap();
+        let patch = json!([{"op": "remove", "path": "/personCapacity"}]);
+        plane
+            .patch_twin(&graph.twins[emptied].id, patch, None)
+            .await
+            .unwrap();
+        graph.twins[emptied].capacity = None;
         let gone = graph
             .twins
             .iter()
