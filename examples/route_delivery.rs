@@ -304,7 +304,7 @@ fn latency(seconds: Duration, url: &str, arrivals: &Arrivals, rt: &tokio::runtim
 #[derive(clap::Parser)]
 struct Args {
     /// Seconds per ingestion run, and of the latency run.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
 }
 
