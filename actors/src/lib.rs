@@ -23,11 +23,13 @@
 //!   [`read_model::QueryPool`], the low-priority threads queries run on.
 //! - [`routes`]: [`routes::EventRoutes`], ADT's event routes and their at-least-once webhook
 //!   deliveries, with cursors and dead letters beside the log.
+//! - [`background`]: the lower priority of the threads that follow the log (queries, deliveries).
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
 //! `twinlog_migrations`.
 
 pub mod aggregate;
+pub mod background;
 pub mod data_plane;
 pub mod feed;
 mod grammar;

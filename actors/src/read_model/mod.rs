@@ -42,7 +42,7 @@ use top_level::{PropertyNames, TopLevel};
 pub use error::{EvalError, QueryPoolError, QueryRunError, ReadModelError};
 pub use eval::QueryPage;
 pub use follow::{ReadModelFollower, APPLY_BUDGET, READ_AHEAD_RECORDS_MAX};
-pub use pool::{QueryPool, QUERY_THREADS_DEFAULT, QUERY_THREAD_NICE};
+pub use pool::{QueryPool, QUERY_THREADS_DEFAULT};
 pub use shared::SharedReadModel;
 
 /// Everything the log says up to [`ReadModel::lsn`], indexed for queries.

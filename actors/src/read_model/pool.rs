@@ -8,17 +8,15 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
+use crate::background::lower_thread_priority;
+
 use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 
 /// One thread: the model's lock admits one query at a time anyway, and a second thread would
 /// only wait on the lock, ahead of the follower.
 pub const QUERY_THREADS_DEFAULT: usize = 1;
 
-/// The nice value of query threads (0 is normal, 19 the lowest): a query thread competing
-/// with normal threads for a core gets about a tenth of a normal thread's share.
-pub const QUERY_THREAD_NICE: i32 = 10;
-
-/// Runs queries against a [`SharedReadModel`] on threads of its own, at [`QUERY_THREAD_NICE`].
+/// Runs queries against a [`SharedReadModel`] on threads of its own, at [`BACKGROUND_THREAD_NICE`].
 pub struct QueryPool {
     threads: rayon::ThreadPool,
     model: Arc<SharedReadModel>,
@@ -30,7 +28,7 @@ impl QueryPool {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|at| format!("query-{at}"))
-            .start_handler(|_| lower_priority())
+            .start_handler(|_| lower_thread_priority("query"))
             // Without a handler, rayon aborts the process on a panic; the query's caller is
             // told instead (its answer's sender is dropped).
             .panic_handler(|_| tracing::error!("a query panicked during evaluation"))
@@ -55,30 +53,5 @@ impl QueryPool {
             let _ = answer.send(model.read(evaluate));
         });
         answered.await.map_err(|_| QueryRunError::Panicked)?
-    }
-}
-
-/// Gives the calling thread the nice value [`QUERY_THREAD_NICE`]. On Linux the nice value is
-/// each thread's own, so this leaves the rest of the process alone. A failure leaves the thread
-/// at its priority, which only costs isolation.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: both calls only read or set the calling thread's scheduling attributes and
-        // touch no memory of ours.
-        let set = unsafe {
-            libc::setpriority(
-                libc::PRIO_PROCESS,
-                libc::gettid() as libc::id_t,
-                QUERY_THREAD_NICE,
-            )
-        };
-        if set != 0 {
-            tracing::warn!(
-                error = %std::io::Error::last_os_error(),
-                nice = QUERY_THREAD_NICE,
-                "a query thread keeps the normal priority"
-            );
-        }
     }
 }

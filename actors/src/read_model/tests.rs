@@ -298,7 +298,7 @@ fn queries_run_at_the_low_priority_and_a_panic_fails_only_its_own() {
         .unwrap();
     runtime.block_on(async {
         let nice = pool.run(|_| own_nice()).await.unwrap();
-        assert_eq!(nice, QUERY_THREAD_NICE);
+        assert_eq!(nice, crate::background::BACKGROUND_THREAD_NICE);
         let panicked = pool.run(|_| -> u64 { panic!("a query that fails") }).await;
         assert!(
             matches!(panicked, Err(QueryRunError::Panicked)),

@@ -9,6 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use twinlog_migrations::routes::StoredRoute;
 
+use crate::background::lower_thread_priority;
 use crate::feed::Filter;
 use crate::log::EventLog;
 
@@ -98,6 +99,7 @@ impl EventRoutes {
             .worker_threads(DELIVERY_WORKER_THREADS)
             .max_blocking_threads(DELIVERY_BLOCKING_THREADS_MAX)
             .thread_name("twinlog-routes")
+            .on_thread_start(|| lower_thread_priority("event route delivery"))
             .enable_all()
             .build()
             .map_err(StartError::Runtime)?;
