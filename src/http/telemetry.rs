@@ -1,11 +1,16 @@
 //! Telemetry in: ADT's per-twin and per-component POSTs, and twinlog's NDJSON batch. Every
 //! reply comes only once the events it accepts are durable.
 
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::region::Dispatched;
+use twinlog_actors::twin::TwinState;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorResponse};
@@ -93,14 +98,18 @@ fn check_source_time<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiErro
         })
 }
 
-/// One line of a batch.
+/// One line of a batch. Its text borrows from the body unless it holds escapes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BatchLine {
-    twin_id: String,
-    message_id: String,
-    source_time: Option<String>,
-    component: Option<String>,
+struct BatchLine<'a> {
+    #[serde(borrow)]
+    twin_id: Cow<'a, str>,
+    #[serde(borrow)]
+    message_id: Cow<'a, str>,
+    #[serde(borrow)]
+    source_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    component: Option<Cow<'a, str>>,
     data: Value,
 }
 
@@ -150,29 +159,33 @@ pub async fn batch(
         .map(|(index, line)| (index + 1, parse_line(line)));
     // One request, one trace context: every line's event records the request's traceparent.
     let data_plane = traced(&state, request.headers());
-    let outcomes: Vec<(usize, Result<(), ApiError>)> = stream::iter(lines)
-        .map(|(line, parsed)| {
-            let data_plane = data_plane.clone();
-            async move {
-                let sent = match parsed {
-                    Ok(event) => data_plane
-                        .send_telemetry(
-                            &event.twin_id,
-                            event.component.as_deref(),
-                            &event.message_id,
-                            event.source_time.as_deref(),
-                            event.data,
-                        )
-                        .await
-                        .map_err(ApiError::from),
-                    Err(refusal) => Err(refusal),
-                };
-                (line, sent)
+    // Each line is dispatched to its twin as it is read, and its answer awaited in line order
+    // once the window is full: a twin gets its lines in line order, and the answers are a channel
+    // each, not a future per line.
+    let mut in_flight = VecDeque::with_capacity(BATCH_IN_FLIGHT_MAX);
+    let mut outcomes = Vec::new();
+    for (line, parsed) in lines {
+        if in_flight.len() == BATCH_IN_FLIGHT_MAX {
+            if let Some(oldest) = in_flight.pop_front() {
+                outcomes.push(answer(&data_plane, oldest).await);
             }
-        })
-        .buffered(BATCH_IN_FLIGHT_MAX)
-        .collect()
-        .await;
+        }
+        let dispatched = parsed.and_then(|event| {
+            data_plane
+                .dispatch_telemetry(
+                    &event.twin_id,
+                    event.component.as_deref(),
+                    &event.message_id,
+                    event.source_time.as_deref(),
+                    event.data,
+                )
+                .map_err(ApiError::from)
+        });
+        in_flight.push_back((line, dispatched));
+    }
+    while let Some(oldest) = in_flight.pop_front() {
+        outcomes.push(answer(&data_plane, oldest).await);
+    }
     let mut report = BatchReport::default();
     for (line, outcome) in outcomes {
         match outcome {
@@ -188,7 +201,19 @@ pub async fn batch(
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn parse_line(line: &[u8]) -> Result<BatchLine, ApiError> {
+/// The outcome of a line in flight, once its event is durable or refused.
+async fn answer(
+    data_plane: &DataPlane,
+    (line, dispatched): (usize, Result<Dispatched<TwinState>, ApiError>),
+) -> (usize, Result<(), ApiError>) {
+    let answered = match dispatched {
+        Ok(dispatched) => data_plane.answer(dispatched).await.map_err(ApiError::from),
+        Err(refusal) => Err(refusal),
+    };
+    (line, answered)
+}
+
+fn parse_line(line: &[u8]) -> Result<BatchLine<'_>, ApiError> {
     let event: BatchLine = serde_json::from_slice(line)
         .map_err(|error| ApiError::invalid_argument(format!("not a telemetry line: {error}")))?;
     if event.message_id.is_empty() {
