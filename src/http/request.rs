@@ -12,6 +12,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::trace::TRACEPARENT;
 use super::{AppState, API_VERSION};
 
 #[derive(Deserialize)]
@@ -43,7 +44,7 @@ pub async fn observe(
         epoch = meta.epoch,
         traceparent = request
             .headers()
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|value| value.to_str().ok()),
         caller = Empty,
     );

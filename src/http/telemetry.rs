@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::VecDeque;
 
-use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -19,6 +19,9 @@ use super::AppState;
 
 const MESSAGE_ID_HEADER: &str = "Message-Id";
 const SOURCE_TIME_HEADER: &str = "Telemetry-Source-Time";
+// The same names, ready to look up: a `&str` key is parsed into a name on every lookup.
+static MESSAGE_ID: HeaderName = HeaderName::from_static("message-id");
+static SOURCE_TIME: HeaderName = HeaderName::from_static("telemetry-source-time");
 const NDJSON: &str = "application/x-ndjson";
 /// How many lines of one batch are in flight at once: enough to fill the log's group commits,
 /// and below a twin's outstanding-request limit (500), so one busy twin is not refused.
@@ -72,14 +75,14 @@ async fn send_from(
     body: Value,
 ) -> ApiResult {
     let message_id = headers
-        .get(MESSAGE_ID_HEADER)
+        .get(&MESSAGE_ID)
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .ok_or_else(|| {
             ApiError::invalid_argument(format!("the {MESSAGE_ID_HEADER} header is required"))
         })?;
     let source_time = headers
-        .get(SOURCE_TIME_HEADER)
+        .get(&SOURCE_TIME)
         .map(|value| check_source_time(SOURCE_TIME_HEADER, value.to_str().unwrap_or("")))
         .transpose()?;
     traced(state, headers)

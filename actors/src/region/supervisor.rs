@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::policy::RestartPolicy;
 use super::twin_actor::{Outcome, Render, StopReason, TwinActor, TwinRequest};
 use super::TwinAggregate;
+use crate::aggregate::Aggregate;
 use crate::log::{AppendError, EventLog};
 
 /// How the region runs its twins.
@@ -199,8 +200,15 @@ impl Shared {
 pub struct Dispatched<A: TwinAggregate> {
     twin_id: String,
     command: A::Command,
-    sent: Result<Option<oneshot::Receiver<Outcome<A>>>, TwinFailure<A::Error>>,
+    sent: Sent<A>,
 }
+
+/// An attempt to hand a request to an actor: the receiver of its answer, `None` if no actor can
+/// take it yet, or why it was refused at once.
+type Sent<A> = Result<Option<oneshot::Receiver<Outcome<A>>>, TwinFailure<<A as Aggregate>::Error>>;
+
+/// A request's answer as its caller sees it: what its read gave, or why it failed.
+type Settled<A> = Result<Box<dyn Any + Send>, TwinFailure<<A as Aggregate>::Error>>;
 
 /// The region's twins. Cheap to clone.
 pub struct RegionSupervisor<A: TwinAggregate> {
@@ -344,12 +352,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
 
     /// One attempt: the request handed to the twin's actor, whose answer comes through the
     /// receiver (`None`: no actor can take it yet, wait and try again).
-    fn send(
-        &self,
-        twin_id: &str,
-        command: Option<A::Command>,
-        render: Render<A>,
-    ) -> Result<Option<oneshot::Receiver<Outcome<A>>>, TwinFailure<A::Error>> {
+    fn send(&self, twin_id: &str, command: Option<A::Command>, render: Render<A>) -> Sent<A> {
         let Some(addr) = self.address(twin_id)? else {
             return Ok(None);
         };
@@ -375,7 +378,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
         &self,
         twin_id: &str,
         outcome: Result<Outcome<A>, oneshot::error::RecvError>,
-    ) -> Option<Result<Box<dyn Any + Send>, TwinFailure<A::Error>>> {
+    ) -> Option<Settled<A>> {
         let failure = match outcome {
             Ok(Outcome::Done(value)) => return Some(Ok(value)),
             Ok(Outcome::Rejected(error)) => TwinFailure::Rejected(error),
