@@ -217,8 +217,12 @@ async fn answer(
 }
 
 fn parse_line(line: &[u8]) -> Result<BatchLine<'_>, ApiError> {
-    let event: BatchLine = serde_json::from_slice(line)
-        .map_err(|error| ApiError::invalid_argument(format!("not a telemetry line: {error}")))?;
+    let refused = |error: &dyn std::fmt::Display| {
+        ApiError::invalid_argument(format!("not a telemetry line: {error}"))
+    };
+    // One UTF-8 check for the whole line: parsed from a `str`, no string in it is checked again.
+    let line = std::str::from_utf8(line).map_err(|error| refused(&error))?;
+    let event: BatchLine = serde_json::from_str(line).map_err(|error| refused(&error))?;
     if event.message_id.is_empty() {
         return Err(ApiError::invalid_argument("messageId must not be empty"));
     }
@@ -244,5 +248,6 @@ mod tests {
                 .contains("sourceTime")
         );
         assert!(refused(b"{").contains("not a telemetry line"));
+        assert!(refused(b"{\"twinId\":\"\xff\"}").contains("not a telemetry line"));
     }
 }
