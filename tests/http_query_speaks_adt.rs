@@ -89,6 +89,14 @@ fn a_query_sees_a_twin_written_just_before() {
         slowest < FRESHNESS_DEADLINE,
         "a twin took {slowest:?} to show in queries (design target: 100 ms)"
     );
+    // The last write shows in queries and nothing was written since: the model lags by nothing.
+    let metrics = server.get("/metrics").text().unwrap();
+    assert!(
+        metrics
+            .lines()
+            .any(|line| line == "twinlog_read_model_lag_events 0"),
+        "{metrics}"
+    );
 }
 
 #[test]

@@ -19,7 +19,8 @@
 //!   notifications, and ADT's event-route filter language.
 //! - `grammar`: the winnow tokens and positioned errors that the query and filter languages share.
 //! - [`read_model`]: [`read_model::ReadModel`], the committed log folded into twins, models and
-//!   the indexes queries use, and [`read_model::ReadModelFollower`], which keeps it fresh.
+//!   the indexes queries use, [`read_model::ReadModelFollower`], which keeps it fresh, and
+//!   [`read_model::QueryPool`], the low-priority threads queries run on.
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
 //! `twinlog_migrations`.

@@ -13,7 +13,7 @@ use anyhow::Context;
 use clap::Args;
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
-use twinlog_actors::read_model::{ReadModel, ReadModelFollower};
+use twinlog_actors::read_model::{QueryPool, ReadModel, ReadModelFollower, QUERY_THREADS_DEFAULT};
 use twinlog_actors::region::RegionOptions;
 
 #[derive(Debug, Args)]
@@ -139,8 +139,10 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             heartbeat: Duration::from_secs(args.feed_heartbeat_s),
         },
     };
+    let queries = QueryPool::start(follower.model().clone(), QUERY_THREADS_DEFAULT)
+        .context("starting the query threads")?;
     let served = system.block_on(async {
-        let bound = http::bind(options, data_plane.clone(), follower.model().clone())?;
+        let bound = http::bind(options, data_plane.clone(), queries)?;
         for url in &bound.urls {
             // Tests and scripts read this line to learn a port picked with `:0`.
             println!("listening on {url}");

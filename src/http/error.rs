@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use twinlog_actors::data_plane::DataPlaneError;
 use twinlog_actors::query::QueryError;
-use twinlog_actors::read_model::EvalError;
+use twinlog_actors::read_model::{EvalError, QueryRunError};
 use utoipa::ToSchema;
 
 use super::query::TokenError;
@@ -171,6 +171,18 @@ impl From<QueryError> for ApiError {
 impl From<EvalError> for ApiError {
     fn from(error: EvalError) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "SqlQueryError", error.to_string())
+    }
+}
+
+impl From<QueryRunError> for ApiError {
+    fn from(error: QueryRunError) -> ApiError {
+        match error {
+            // The model may be half-changed and is no longer followed: only a restart mends it.
+            QueryRunError::Halted { .. } => {
+                ApiError::not_ready(format!("{error}; restart the node"))
+            }
+            _ => ApiError::from_status(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The Prometheus text exposition of `/metrics`: request counts and latency histograms per
-//! route, method and status, and the log's and the supervisor's figures.
+//! route, method and status, and the log's, the supervisor's and the read model's figures.
 
 use std::collections::HashMap;
 use std::fmt::Write;
@@ -69,14 +69,16 @@ impl Metrics {
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
     }
 
-    /// The whole exposition, in Prometheus text format 0.0.4.
-    pub fn render(&self, data_plane: &DataPlane) -> String {
+    /// The whole exposition, in Prometheus text format 0.0.4. `read_model_lsn` is the LSN the
+    /// query read model reflects.
+    pub fn render(&self, data_plane: &DataPlane, read_model_lsn: u64) -> String {
         let mut out = String::new();
         self.render_requests(&mut out);
         let log = data_plane.log();
         let stats = log.stats();
         let supervisor = data_plane.supervisor().stats();
-        let figures: [(&str, &str, &str, f64); 7] = [
+        let head_lsn = log.head().lsn;
+        let figures: [(&str, &str, &str, f64); 8] = [
             (
                 "twinlog_log_events_appended_total",
                 "counter",
@@ -93,7 +95,13 @@ impl Metrics {
                 "twinlog_log_head_lsn",
                 "gauge",
                 "LSN of the last durable record.",
-                log.head().lsn as f64,
+                head_lsn as f64,
+            ),
+            (
+                "twinlog_read_model_lag_events",
+                "gauge",
+                "Durable records the query read model does not reflect yet.",
+                head_lsn.saturating_sub(read_model_lsn) as f64,
             ),
             (
                 "twinlog_twins_active",

@@ -36,7 +36,6 @@ mod trace;
 mod twins;
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::middleware::{from_fn, ErrorHandlers};
@@ -44,7 +43,7 @@ use actix_web::{web, App, HttpServer};
 use tokio::signal;
 use tokio::sync::watch;
 use twinlog_actors::data_plane::DataPlane;
-use twinlog_actors::read_model::ReadModel;
+use twinlog_actors::read_model::QueryPool;
 
 use auth::Tokens;
 pub use feed::FeedOptions;
@@ -115,12 +114,13 @@ pub struct Bound {
     pub urls: Vec<String>,
 }
 
-/// Binds the server over `data_plane`, answering queries from `read_model`, which its owner keeps
-/// following the log. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight finish.
+/// Binds the server over `data_plane`, answering queries on `queries`, whose read model its owner
+/// keeps following the log. Signals (SIGINT, SIGTERM) stop it gracefully: requests in flight
+/// finish.
 pub fn bind(
     options: ServerOptions,
     data_plane: DataPlane,
-    read_model: Arc<Mutex<ReadModel>>,
+    queries: QueryPool,
 ) -> Result<Bound, ServeError> {
     let listen = options.listen;
     if options.tokens.is_none() {
@@ -131,7 +131,7 @@ pub fn bind(
     }
     let state = web::Data::new(AppState {
         data_plane,
-        queries: QueryService::new(read_model),
+        queries: QueryService::new(queries),
         metrics: Metrics::default(),
         tokens: options.tokens,
         rate_limiter: options.rate_limit_rps.map(RateLimiter::new),

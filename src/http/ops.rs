@@ -50,5 +50,9 @@ pub async fn readyz(state: web::Data<AppState>) -> ApiResult {
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.metrics.render(&state.data_plane))
+        .body(
+            state
+                .metrics
+                .render(&state.data_plane, state.queries.read_model_lsn()),
+        )
 }

@@ -35,6 +35,18 @@ pub struct SelectItem {
     pub name: Option<String>,
 }
 
+impl SelectItem {
+    /// The key of the item in each result: its `AS` name, else the path's last segment, else
+    /// its alias (`SELECT T` gives `{"T": ...}`).
+    pub fn output_name(&self) -> &str {
+        self.name
+            .as_deref()
+            .or(self.path.segments.last().map(String::as_str))
+            .or(self.path.alias.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// `FROM DIGITALTWINS [AS] [alias]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Source {

@@ -1,8 +1,9 @@
 //! ADT's rules that the grammar alone cannot express: limits on JOINs and on AND/OR, which
-//! aliases exist, and what a JOIN demands of SELECT and WHERE. It also resolves each path's
-//! first segment into its alias.
+//! aliases exist and whether each stands for twins or relationships, unique result keys, and
+//! what a JOIN demands of SELECT and WHERE. It also resolves each path's first segment into its
+//! alias.
 
-use super::ast::{Collection, CompareOp, Expr, Path, Projection, Query};
+use super::ast::{Collection, CompareOp, Expr, Path, Projection, Query, SelectItem};
 use super::error::QueryError;
 use super::limits::{AND_OR_MAX, JOINS_MAX};
 
@@ -26,12 +27,16 @@ pub(super) fn check(query: &mut Query) -> Result<(), QueryError> {
         known(&aliases, &join.source)?;
     }
     if let Projection::Items(items) = &mut query.select.projection {
-        for item in items {
+        for item in items.iter_mut() {
             resolve(&aliases, &mut item.path)?;
         }
+        check_output_names(items)?;
     }
     if let Some(filter) = &mut query.filter {
         resolve_expr(&aliases, filter)?;
+    }
+    if let Some(filter) = &query.filter {
+        check_is_of_model(query, filter)?;
     }
     if query.joins.is_empty() {
         return Ok(());
@@ -39,6 +44,7 @@ pub(super) fn check(query: &mut Query) -> Result<(), QueryError> {
     if query.source.collection == Collection::Relationships {
         return Err(QueryError::JoinFromRelationships);
     }
+    check_join_sources(query)?;
     if query.select.projection == Projection::All {
         return Err(QueryError::SelectAllWithJoin);
     }
@@ -71,6 +77,71 @@ fn declared_aliases(query: &Query) -> Result<Vec<String>, QueryError> {
         aliases.push(alias.clone());
     }
     Ok(aliases)
+}
+
+/// Each JOIN starts from a twin alias declared before it: the FROM alias (of twins) or an
+/// earlier JOIN's target.
+fn check_join_sources(query: &Query) -> Result<(), QueryError> {
+    let mut twins: Vec<&String> = Vec::new();
+    if query.source.collection == Collection::DigitalTwins {
+        twins.extend(&query.source.alias);
+    }
+    for join in &query.joins {
+        if !twins.contains(&&join.source) {
+            return Err(QueryError::InvalidJoinSource {
+                alias: join.source.clone(),
+                relationship: join.relationship.clone(),
+            });
+        }
+        twins.push(&join.target);
+    }
+    Ok(())
+}
+
+/// Two items with the same key would overwrite each other in every result.
+fn check_output_names(items: &[SelectItem]) -> Result<(), QueryError> {
+    for (at, item) in items.iter().enumerate() {
+        let name = item.output_name();
+        if items[..at]
+            .iter()
+            .any(|earlier| earlier.output_name() == name)
+        {
+            return Err(QueryError::DuplicateOutputName {
+                name: name.to_owned(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `IS_OF_MODEL` asks about a twin: its alias (the FROM collection when it names none) must
+/// stand for twins, not relationships.
+fn check_is_of_model(query: &Query, expr: &Expr) -> Result<(), QueryError> {
+    match expr {
+        Expr::And(terms) | Expr::Or(terms) => terms
+            .iter()
+            .try_for_each(|term| check_is_of_model(query, term)),
+        Expr::Not(inner) => check_is_of_model(query, inner),
+        Expr::IsOfModel { alias, .. } => {
+            let relationships = match alias {
+                None => query.source.collection == Collection::Relationships,
+                Some(alias) => {
+                    (query.source.collection == Collection::Relationships
+                        && query.source.alias.as_ref() == Some(alias))
+                        || query
+                            .joins
+                            .iter()
+                            .any(|join| join.relationship_alias.as_ref() == Some(alias))
+                }
+            };
+            if relationships {
+                let alias = alias.clone().unwrap_or_else(|| "RELATIONSHIPS".to_owned());
+                return Err(QueryError::IsOfModelOnRelationship { alias });
+            }
+            Ok(())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn known(aliases: &[String], alias: &str) -> Result<(), QueryError> {

@@ -21,6 +21,12 @@ pub enum QueryError {
     UnknownAlias { alias: String, declared: String },
     #[error("alias `{alias}` is declared twice")]
     DuplicateAlias { alias: String },
+    #[error("JOIN RELATED {alias}.{relationship}: `{alias}` must be a twin alias declared before this JOIN (the FROM DIGITALTWINS alias or an earlier JOIN's target)")]
+    InvalidJoinSource { alias: String, relationship: String },
+    #[error("`{name}` is selected twice; give one of them another name with AS")]
+    DuplicateOutputName { name: String },
+    #[error("IS_OF_MODEL applies to twins, and `{alias}` stands for relationships")]
+    IsOfModelOnRelationship { alias: String },
     #[error("SELECT * is not allowed with JOIN; name the aliases to return")]
     SelectAllWithJoin,
     #[error("JOIN is only allowed FROM DIGITALTWINS")]

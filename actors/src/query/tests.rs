@@ -450,6 +450,31 @@ fn every_error_names_position_and_expectation() {
             "SELECT * FROM DIGITALTWINS T WHERE T.a = 1e999",
             syntax(42, LITERAL),
         ),
+        // A function with the wrong number of arguments is refused where the count goes wrong.
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE STARTSWITH(T.a)",
+            syntax(50, "`,`"),
+        ),
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE ENDSWITH(T.a, 'x', 'y')",
+            syntax(53, "`)`"),
+        ),
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE IS_DEFINED(T.a, T.b)",
+            syntax(50, "`)`"),
+        ),
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE ARRAY_CONTAINS(T.a)",
+            syntax(54, "`,`"),
+        ),
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL()",
+            syntax(48, "a quoted string"),
+        ),
+        (
+            "SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'dtmi:x;1', exact, 1)",
+            syntax(68, "`)`"),
+        ),
         (
             "SELECT X FROM DIGITALTWINS T",
             QueryError::UnknownAlias {
@@ -489,6 +514,44 @@ fn every_error_names_position_and_expectation() {
             QueryError::UnknownAlias {
                 alias: "X".into(),
                 declared: "T, CT".into(),
+            },
+        ),
+        (
+            "SELECT B FROM DIGITALTWINS T JOIN A RELATED B.has JOIN B RELATED T.has \
+             WHERE T.$dtId = 'a'",
+            QueryError::InvalidJoinSource {
+                alias: "B".into(),
+                relationship: "has".into(),
+            },
+        ),
+        (
+            "SELECT CT FROM DIGITALTWINS T JOIN B RELATED T.has R JOIN CT RELATED R.has \
+             WHERE T.$dtId = 'a'",
+            QueryError::InvalidJoinSource {
+                alias: "R".into(),
+                relationship: "has".into(),
+            },
+        ),
+        (
+            "SELECT T.name, CT.name FROM DIGITALTWINS T JOIN CT RELATED T.has \
+             WHERE T.$dtId = 'a'",
+            QueryError::DuplicateOutputName {
+                name: "name".into(),
+            },
+        ),
+        (
+            "SELECT T.a AS x, T.b AS x FROM DIGITALTWINS T",
+            QueryError::DuplicateOutputName { name: "x".into() },
+        ),
+        (
+            "SELECT CT FROM DIGITALTWINS T JOIN CT RELATED T.has R \
+             WHERE T.$dtId = 'a' AND IS_OF_MODEL(R, 'dtmi:x;1')",
+            QueryError::IsOfModelOnRelationship { alias: "R".into() },
+        ),
+        (
+            "SELECT * FROM RELATIONSHIPS WHERE IS_OF_MODEL('dtmi:x;1')",
+            QueryError::IsOfModelOnRelationship {
+                alias: "RELATIONSHIPS".into(),
             },
         ),
     ];

@@ -1,11 +1,12 @@
 //! One committed record folded into the read model: the twin or registry state through its own
-//! aggregate, then the indexes moved by what the record changed.
+//! aggregate, then the indexes and the twin's top-level layout moved by what the record changed.
 
 use std::sync::Arc;
 
 use twinlog_dtdl::Dtmi;
 use twinlog_migrations::Event;
 
+use super::top_level::TopLevel;
 use super::{ReadModel, ReadModelError};
 use crate::aggregate::Aggregate;
 use crate::models::MODELS_STREAM;
@@ -69,14 +70,18 @@ impl ReadModel {
     }
 
     fn apply_twin(&mut self, twin_id: &str, event: &Event) {
-        let key: Arc<str> = match self.streams.get_key_value(twin_id) {
-            Some((key, _)) => key.clone(),
-            None => Arc::from(twin_id),
+        let (key, at) = match self.positions.get_key_value(twin_id) {
+            Some((key, &at)) => (key.clone(), at),
+            None => {
+                let key: Arc<str> = Arc::from(twin_id);
+                self.streams.push(TwinState::new(key.clone()));
+                self.top_levels.push(TopLevel::default());
+                let at = self.streams.len() - 1;
+                self.positions.insert(key.clone(), at);
+                (key, at)
+            }
         };
-        let state = self
-            .streams
-            .entry(key.clone())
-            .or_insert_with(|| TwinState::new(key.clone()));
+        let state = &mut self.streams[at];
         if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
             // Queries never de-duplicate telemetry, so its message id stays out of the state.
@@ -87,18 +92,23 @@ impl ReadModel {
         let before = Footprint::of(state, event);
         state.apply(event);
         let after = Footprint::of(state, event);
+        self.top_levels[at] = state.twin().map_or_else(TopLevel::default, |twin| {
+            TopLevel::of(twin.content(), &mut self.property_names)
+        });
         if before != after {
-            self.reindex(&key, before, after);
+            self.reindex(&key, at, before, after);
         }
     }
 
-    fn reindex(&mut self, twin_id: &Arc<str>, before: Footprint, after: Footprint) {
+    /// Moves stream `at`, of twin `twin_id`, in the indexes from `before` to `after`.
+    fn reindex(&mut self, twin_id: &Arc<str>, at: usize, before: Footprint, after: Footprint) {
         if before.model != after.model {
+            let entry = (twin_id.clone(), at);
             if let Some(model) = before.model {
-                self.by_model.remove(&model, twin_id);
+                self.by_model.remove(&model, &entry);
             }
             if let Some(model) = after.model {
-                self.by_model.insert(model, twin_id.clone());
+                self.by_model.insert(model, entry);
             }
         }
         for (relationship_id, target) in &before.relationships {

@@ -20,12 +20,32 @@ pub enum ReadModelError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EvalError {
-    #[error("{construct} is not supported by the query evaluator yet")]
-    Unsupported { construct: &'static str },
+    /// Only a query built by hand, not by [`crate::query::parse`], can name one.
+    #[error("alias `{alias}` is not declared by the query's FROM or a JOIN before its use")]
+    UnknownAlias { alias: String },
     #[error("IS_OF_MODEL names `{model}`, which is not a valid DTMI: {source}")]
     InvalidModel {
         model: String,
         #[source]
         source: DtmiError,
     },
+}
+
+/// Why a query could not run on the [`QueryPool`](super::QueryPool).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryRunError {
+    /// Applying a record panicked: the model may be half-changed, and nothing follows the log.
+    #[error("the query read model stopped following the log after a failure at LSN {lsn}")]
+    Halted { lsn: u64 },
+    #[error("the query's evaluation panicked")]
+    Panicked,
+}
+
+/// Why the [`QueryPool`](super::QueryPool)'s threads could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum QueryPoolError {
+    #[error("the query threads could not start: {0}")]
+    Spawn(#[from] rayon::ThreadPoolBuildError),
 }

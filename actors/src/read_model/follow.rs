@@ -2,26 +2,37 @@
 //! that applies each commit as it lands.
 //!
 //! The follower reads the log on its own thread, since redb reads block, and takes the shared
-//! model's lock only to apply a chunk it has already read and decoded: a query waits for one
-//! chunk at most, and the log's writer never waits for the read model at all.
-//!
-//! The lock is a `Mutex`, not an `RwLock`: [`TwinState`](crate::twin::TwinState) keeps a
-//! `Cell` cache for its decisions, so it is `Send` but not `Sync`, and queries take turns.
+//! model's lock only to apply records it has already read and decoded; the log's writer never
+//! waits for the read model at all. While a query holds the lock, the follower reads on, and
+//! once the query lets go (the lock is handed to the follower, see [`SharedReadModel`]) it
+//! applies everything read so far, for at most [`APPLY_BUDGET`] per hold: under a steady stream
+//! of queries it falls behind by at most what the log gains during one query and one budget.
 
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 use twinlog_migrations::reader::{LogReader, Replay};
 use twinlog_migrations::Event;
 
-use super::{ReadModel, ReadModelError};
+use super::{ReadModel, ReadModelError, SharedReadModel};
 use crate::log::{EventLog, LogHead};
 
-/// How many records the follower reads and decodes before it takes the lock to apply them.
-/// Larger chunks take the lock less often; smaller ones hold it for less time.
-pub const APPLY_CHUNK_RECORDS: usize = 1024;
+/// How long the follower holds the lock at most to apply what it has read: a query waits at
+/// most this long for it. It is long enough to apply tens of thousands of records, so that a
+/// follower that waited for a long query applies all it read meanwhile in one turn: a shorter
+/// turn between two such queries would let it fall behind for good.
+pub const APPLY_BUDGET: Duration = Duration::from_millis(50);
+
+/// How many records the follower reads ahead while a query holds the lock, before it waits
+/// for the lock: the memory a stalled query can make it hold.
+pub const READ_AHEAD_RECORDS_MAX: usize = 65_536;
+
+/// How many records the follower reads between two looks at whether the lock is free.
+const READ_CHUNK_RECORDS: usize = 1024;
 
 /// One committed record, decoded.
 struct Committed {
@@ -30,36 +41,24 @@ struct Committed {
     event: Event,
 }
 
-/// Up to [`APPLY_CHUNK_RECORDS`] records from `replay`; none once it reaches the end of the log.
-fn read_chunk(replay: &mut Replay) -> Result<Vec<Committed>, ReadModelError> {
-    let mut chunk = Vec::new();
-    for stored in replay.by_ref().take(APPLY_CHUNK_RECORDS) {
+/// Up to [`READ_CHUNK_RECORDS`] records from `replay` into `pending`; whether the replay
+/// reached the end of the log.
+fn read_chunk(
+    replay: &mut Replay,
+    pending: &mut VecDeque<Committed>,
+) -> Result<bool, ReadModelError> {
+    let mut read = 0;
+    for stored in replay.by_ref().take(READ_CHUNK_RECORDS) {
         let stored = stored?;
         let record = stored.decode()?;
-        chunk.push(Committed {
+        pending.push_back(Committed {
             lsn: record.header.lsn,
             twin_id: record.header.twin_id.to_owned(),
             event: record.event()?,
         });
+        read += 1;
     }
-    Ok(chunk)
-}
-
-/// Reads every record from `from_lsn` to the end of the log, and hands it to `apply` a chunk at
-/// a time.
-fn catch_up(
-    reader: &LogReader,
-    from_lsn: u64,
-    mut apply: impl FnMut(&[Committed]) -> Result<(), ReadModelError>,
-) -> Result<(), ReadModelError> {
-    let mut replay = reader.replay_from(from_lsn);
-    loop {
-        let chunk = read_chunk(&mut replay)?;
-        if chunk.is_empty() {
-            return Ok(());
-        }
-        apply(&chunk)?;
-    }
+    Ok(read < READ_CHUNK_RECORDS)
 }
 
 impl ReadModel {
@@ -67,21 +66,19 @@ impl ReadModel {
     /// workers.
     pub fn rebuild(log: &EventLog) -> Result<ReadModel, ReadModelError> {
         let mut model = ReadModel::new();
-        catch_up(log.reader(), 1, |chunk| model.apply_chunk(chunk))?;
+        for stored in log.reader().replay_from(1) {
+            let stored = stored?;
+            let record = stored.decode()?;
+            model.apply(record.header.lsn, record.header.twin_id, &record.event()?)?;
+        }
         Ok(model)
-    }
-
-    fn apply_chunk(&mut self, chunk: &[Committed]) -> Result<(), ReadModelError> {
-        chunk
-            .iter()
-            .try_for_each(|record| self.apply(record.lsn, &record.twin_id, &record.event))
     }
 }
 
 /// Keeps a shared [`ReadModel`] up to date with an [`EventLog`] on a dedicated thread. The thread
 /// ends when the follower is dropped (which waits for it) or when the log is closed.
 pub struct ReadModelFollower {
-    model: Arc<Mutex<ReadModel>>,
+    model: Arc<SharedReadModel>,
     /// Dropped to tell the thread to stop.
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -93,7 +90,7 @@ impl ReadModelFollower {
     /// holds the log's reader and head, not the log itself, so the log still closes when its
     /// last handle is dropped.
     pub fn start(log: &EventLog, model: ReadModel) -> Result<ReadModelFollower, ReadModelError> {
-        let model = Arc::new(Mutex::new(model));
+        let model = Arc::new(SharedReadModel::new(model));
         let (stop, stopped) = oneshot::channel();
         // A current-thread runtime only to wait on the head and the stop signal; it drives no I/O.
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
@@ -112,10 +109,10 @@ impl ReadModelFollower {
         })
     }
 
-    /// The read model, for queries, which must not change it. The follower holds its lock only
-    /// while it applies one chunk. A panic while applying (the log and the code disagree) stops
-    /// the follower and poisons the lock: the model may be half-changed.
-    pub fn model(&self) -> &Arc<Mutex<ReadModel>> {
+    /// The read model, for queries. The follower holds its lock only while it applies records
+    /// it has read, [`APPLY_BUDGET`] at most at a time. A panic while applying (the log and the
+    /// code disagree) stops the follower and halts the model: it may be half-changed.
+    pub fn model(&self) -> &Arc<SharedReadModel> {
         &self.model
     }
 
@@ -132,7 +129,7 @@ impl Drop for ReadModelFollower {
     fn drop(&mut self) {
         self.stop.take();
         if let Some(thread) = self.thread.take() {
-            // A panic on the thread has already poisoned the model, which tells its readers.
+            // A panic on the thread has already halted the model, which tells its readers.
             let _ = thread.join();
         }
     }
@@ -142,7 +139,7 @@ impl Drop for ReadModelFollower {
 struct Follow {
     reader: LogReader,
     head: watch::Receiver<LogHead>,
-    model: Arc<Mutex<ReadModel>>,
+    model: Arc<SharedReadModel>,
 }
 
 impl Follow {
@@ -165,16 +162,41 @@ impl Follow {
         }
     }
 
+    /// Applies every record the log holds beyond the model. While a query holds the lock it
+    /// reads on, up to [`READ_AHEAD_RECORDS_MAX`] records, so that one hold applies them all.
     fn catch_up(&self) -> Result<(), ReadModelError> {
-        let from_lsn = self.lock().lsn() + 1;
-        catch_up(&self.reader, from_lsn, |chunk| {
-            self.lock().apply_chunk(chunk)
-        })
+        let mut replay = self.reader.replay_from(self.model.lsn() + 1);
+        let mut pending = VecDeque::new();
+        let mut at_end = false;
+        loop {
+            if !at_end {
+                at_end = read_chunk(&mut replay, &mut pending)?;
+            }
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let wait = at_end || pending.len() >= READ_AHEAD_RECORDS_MAX;
+            if let Some(applied) = self
+                .model
+                .apply(wait, |model| apply_for(model, &mut pending))
+            {
+                applied?;
+            }
+        }
     }
+}
 
-    /// The model. A panic while applying ends this thread, so while it runs only a query can
-    /// have poisoned the lock, and queries do not change the model: it is whole.
-    fn lock(&self) -> MutexGuard<'_, ReadModel> {
-        self.model.lock().unwrap_or_else(PoisonError::into_inner)
+/// Applies records from the front of `pending` until none is left or [`APPLY_BUDGET`] is spent.
+fn apply_for(
+    model: &mut ReadModel,
+    pending: &mut VecDeque<Committed>,
+) -> Result<(), ReadModelError> {
+    let started = Instant::now();
+    while let Some(record) = pending.pop_front() {
+        model.apply(record.lsn, &record.twin_id, &record.event)?;
+        if started.elapsed() >= APPLY_BUDGET {
+            break;
+        }
     }
+    Ok(())
 }

@@ -8,18 +8,27 @@
 //! - `apply`: [`ReadModel::apply`], one record folded in, its indexes kept.
 //! - `follow`: [`ReadModel::rebuild`], and [`ReadModelFollower`], which keeps a shared read model
 //!   up to date with the log, a chunk of records per lock.
-//! - `eval`: [`ReadModel::query`], a parsed [`crate::query::Query`] run against the indexes.
+//! - `shared`: [`SharedReadModel`], the model as the follower and queries share it: a lock that
+//!   gives the follower its turn, and the model's LSN readable without it.
+//! - `pool`: [`QueryPool`], the low-priority threads queries run on.
+//! - `eval`: [`ReadModel::query`] and [`ReadModel::query_page`], a parsed
+//!   [`crate::query::Query`] run against the indexes.
 //! - `index`: the many-to-many index behind the model and incoming-relationship indexes.
-//! - `error`: [`ReadModelError`] and [`EvalError`].
+//! - `top_level`: each twin's top-level properties, laid out for conditions to probe cheaply.
+//! - `error`: [`ReadModelError`], [`EvalError`] and the errors of running a query.
 
 mod apply;
 mod error;
 mod eval;
 mod follow;
 mod index;
+mod pool;
+mod shared;
 #[cfg(test)]
 mod tests;
+mod top_level;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -28,21 +37,33 @@ use twinlog_dtdl::Dtmi;
 use crate::models::ModelRegistry;
 use crate::twin::TwinState;
 use index::SetIndex;
+use top_level::{PropertyNames, TopLevel};
 
-pub use error::{EvalError, ReadModelError};
-pub use follow::{ReadModelFollower, APPLY_CHUNK_RECORDS};
+pub use error::{EvalError, QueryPoolError, QueryRunError, ReadModelError};
+pub use eval::QueryPage;
+pub use follow::{ReadModelFollower, APPLY_BUDGET, READ_AHEAD_RECORDS_MAX};
+pub use pool::{QueryPool, QUERY_THREADS_DEFAULT, QUERY_THREAD_NICE};
+pub use shared::SharedReadModel;
 
 /// Everything the log says up to [`ReadModel::lsn`], indexed for queries.
 #[derive(Debug, Clone, Default)]
 pub struct ReadModel {
     lsn: u64,
     /// Every twin stream, deleted twins included: a stream goes on after its twin is deleted,
-    /// and the ETags of a twin created again follow from the versions counted here. The key is
-    /// the `$dtId` index.
-    streams: FxHashMap<Arc<str>, TwinState>,
+    /// and the ETags of a twin created again follow from the versions counted here. None is
+    /// ever removed, so a stream's position never changes.
+    streams: Vec<TwinState>,
+    /// Each stream's twin's top-level properties, by position in `streams`: a dense vector of
+    /// small slices, so that a scan touches little memory per twin.
+    top_levels: Vec<TopLevel>,
+    /// The names `top_levels` holds, each allocated once, so that a probe compares addresses.
+    property_names: PropertyNames,
+    /// The `$dtId` index: each stream's position in `streams`.
+    positions: FxHashMap<Arc<str>, usize>,
     models: ModelRegistry,
-    /// Existing twins by the DTMI of their own model.
-    by_model: SetIndex<Dtmi, Arc<str>>,
+    /// Existing twins by the DTMI of their own model, as (`$dtId`, position in `streams`), in
+    /// `$dtId` order: a query by model reaches each twin's state without a lookup by id.
+    by_model: SetIndex<Dtmi, (Arc<str>, usize)>,
     /// Relationships by target: (source twin id, relationship id).
     incoming: SetIndex<Arc<str>, (Arc<str>, String)>,
 }
@@ -64,14 +85,15 @@ impl ReadModel {
 
     /// The stream of twin `twin_id`, if the twin exists now.
     pub fn twin(&self, twin_id: &str) -> Option<&TwinState> {
-        self.streams
+        self.positions
             .get(twin_id)
+            .map(|&at| &self.streams[at])
             .filter(|state| state.twin().is_some())
     }
 
     /// Every existing twin's stream, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &TwinState> {
-        self.streams.values().filter(|state| state.twin().is_some())
+        self.streams.iter().filter(|state| state.twin().is_some())
     }
 
     /// How many twins exist, counted from the model index rather than by a scan.
@@ -87,10 +109,21 @@ impl ReadModel {
         model: &'a Dtmi,
         exact: bool,
     ) -> impl Iterator<Item = &'a str> + 'a {
+        self.model_sets(model, exact)
+            .flat_map(|twins| twins.iter().map(|(id, _)| &**id))
+    }
+
+    /// The twins of `model`, as [`ReadModel::twins_of_model`] counts them: one set per model in
+    /// use that is of `model`, of (`$dtId`, position in `streams`) in `$dtId` order.
+    fn model_sets<'a>(
+        &'a self,
+        model: &'a Dtmi,
+        exact: bool,
+    ) -> impl Iterator<Item = &'a BTreeSet<(Arc<str>, usize)>> + 'a {
         self.by_model
             .iter()
             .filter(move |(own, _)| self.is_of_model(own, model, exact))
-            .flat_map(|(_, twins)| twins.iter().map(|id| &**id))
+            .map(|(_, twins)| twins)
     }
 
     /// Whether a twin whose own model is `own` is of `model`, as `IS_OF_MODEL` asks.

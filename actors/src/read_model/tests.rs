@@ -1,4 +1,5 @@
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -10,12 +11,12 @@ use crate::data_plane::tests::{twin, with_plane};
 use crate::data_plane::DataPlane;
 use crate::log::{EventLog, LogOptions};
 
-pub(super) const SENSOR: &str = "dtmi:example:Sensor;1";
-pub(super) const ROOM: &str = "dtmi:example:Room;1";
-pub(super) const MEETING_ROOM: &str = "dtmi:example:MeetingRoom;1";
+const SENSOR: &str = "dtmi:example:Sensor;1";
+const ROOM: &str = "dtmi:example:Room;1";
+const MEETING_ROOM: &str = "dtmi:example:MeetingRoom;1";
 
 /// A sensor, a room that has sensors, and a meeting room that extends the room.
-pub(super) fn models() -> Value {
+fn models() -> Value {
     json!([
         {
             "@id": SENSOR, "@type": "Interface", "@context": "dtmi:dtdl:context;3",
@@ -184,6 +185,30 @@ fn deleted_twins_and_relationships_leave_the_indexes() {
     });
 }
 
+/// Writes the sensor `id` and waits, `wait_max` at most, until `follower`'s model reflects the
+/// log's head: how long that took.
+async fn write_and_wait(
+    plane: &DataPlane,
+    follower: &ReadModelFollower,
+    id: &str,
+    wait_max: Duration,
+) -> Duration {
+    plane
+        .put_twin(id, twin(SENSOR, "reading", 1.0), true)
+        .await
+        .unwrap();
+    let head_lsn = plane.log().head().lsn;
+    let started = Instant::now();
+    while follower.model().lsn() < head_lsn {
+        assert!(
+            started.elapsed() < wait_max,
+            "the follower is still behind LSN {head_lsn} after {wait_max:?}"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    started.elapsed()
+}
+
 #[test]
 fn the_follower_catches_up_with_new_writes_quickly() {
     /// Far above the 100 ms target, so that a loaded test machine does not fail the test.
@@ -194,24 +219,12 @@ fn the_follower_catches_up_with_new_writes_quickly() {
         let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
         for round in 0..3 {
             let id = format!("sensor-{round}");
-            plane
-                .put_twin(&id, twin(SENSOR, "reading", 1.0), true)
-                .await
-                .unwrap();
-            let head_lsn = plane.log().head().lsn;
-            let started = Instant::now();
-            while follower.model().lock().unwrap().lsn() < head_lsn {
-                assert!(
-                    started.elapsed() < CATCH_UP_WAIT_MAX,
-                    "the follower is still behind LSN {head_lsn} after {CATCH_UP_WAIT_MAX:?}"
-                );
-                std::thread::sleep(Duration::from_millis(1));
-            }
-            let model = follower.model().lock().unwrap();
-            assert_eq!(model.lsn(), head_lsn);
+            write_and_wait(&plane, &follower, &id, CATCH_UP_WAIT_MAX).await;
+            let model = follower.model().read(ReadModel::clone).unwrap();
+            assert_eq!(model.lsn(), plane.log().head().lsn);
             assert!(model.twin(&id).is_some(), "{id}");
         }
-        let followed = follower.model().lock().unwrap().clone();
+        let followed = follower.model().read(ReadModel::clone).unwrap();
         drop(follower);
         let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
         assert_eq!(followed.lsn(), rebuilt.lsn());
@@ -261,4 +274,95 @@ fn the_follower_stops_and_lets_go_of_the_log_when_the_log_closes() {
     }
     // The follower held only the log's reader, and its thread has dropped it.
     EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
+}
+
+/// The nice value of the calling thread, from `/proc/thread-self/stat` (its 19th field).
+fn own_nice() -> i32 {
+    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
+    // The command name (field 2) may hold spaces; the fields after it do not.
+    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
+    after_name
+        .split_whitespace()
+        .nth(16)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[test]
+fn queries_run_at_the_low_priority_and_a_panic_fails_only_its_own() {
+    let shared = Arc::new(SharedReadModel::new(ReadModel::new()));
+    let pool = QueryPool::start(shared, QUERY_THREADS_DEFAULT).unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let nice = pool.run(|_| own_nice()).await.unwrap();
+        assert_eq!(nice, QUERY_THREAD_NICE);
+        let panicked = pool.run(|_| -> u64 { panic!("a query that fails") }).await;
+        assert!(
+            matches!(panicked, Err(QueryRunError::Panicked)),
+            "{panicked:?}"
+        );
+        assert_eq!(pool.run(ReadModel::lsn).await.unwrap(), 0);
+    });
+}
+
+#[test]
+fn a_panic_while_applying_halts_the_model_for_queries() {
+    let shared = Arc::new(SharedReadModel::new(ReadModel::new()));
+    assert_eq!(shared.read(ReadModel::lsn).unwrap(), 0);
+    let applying = shared.clone();
+    let applied = std::thread::spawn(move || {
+        applying.apply(true, |model| {
+            model
+                .apply(1, "room-1", &Event::TwinDeleted { at_ms: 1 })
+                .unwrap();
+        })
+    })
+    .join();
+    assert!(
+        applied.is_err(),
+        "deleting a twin that never existed applied"
+    );
+    let read = shared.read(ReadModel::lsn);
+    assert!(
+        matches!(read, Err(QueryRunError::Halted { .. })),
+        "{read:?}"
+    );
+}
+
+#[test]
+fn the_follower_keeps_up_while_queries_hold_the_lock_back_to_back() {
+    /// How long each query holds the lock: longer than any query of the benchmark.
+    const QUERY_HOLD: Duration = Duration::from_millis(30);
+    /// Far above one query's hold plus one apply budget, so that a loaded test machine does not
+    /// fail the test; a follower kept out of the lock by the queries stays behind for good.
+    const LAG_MAX: Duration = Duration::from_secs(2);
+    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
+        plane.upload_models(models()).await.unwrap();
+        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
+        let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let querying = {
+            let (model, stop) = (follower.model().clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut queries = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    model.read(|_| std::thread::sleep(QUERY_HOLD)).unwrap();
+                    queries += 1;
+                }
+                queries
+            })
+        };
+        let mut lag_max = Duration::ZERO;
+        for n in 0..20 {
+            let lag = write_and_wait(&plane, &follower, &format!("sensor-{n}"), LAG_MAX).await;
+            lag_max = lag_max.max(lag);
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let queries = querying.join().unwrap();
+        assert!(queries > 0, "no query ran");
+        println!("{queries} queries held the lock; the follower lagged {lag_max:?} at most");
+    });
 }

@@ -3,9 +3,10 @@
 //!
 //! The read model is the one [`ReadModelFollower`](twinlog_actors::read_model::ReadModelFollower)
 //! keeps up to date from committed records on its own thread; this module only reads it. A query
-//! runs under the model's lock on the blocking pool, never on an HTTP worker, and each page runs
-//! its query again and cuts the results at the token's offset. Results come in a stable order
-//! (`$dtId`), so pages neither skip nor repeat a result while the twins do not change.
+//! runs under the model's lock on the low-priority [`QueryPool`], never on an HTTP worker, and
+//! each page runs its query again, building only the documents from the token's offset on.
+//! Results come in a stable order (`$dtId`), so pages neither skip nor repeat a result while the
+//! twins do not change.
 //!
 //! Each answer carries `query-charge` (see [`charge`]) and `twinlog-lsn`, the LSN of the last
 //! committed record the answer reflects.
@@ -18,14 +19,12 @@
 mod tests;
 mod token;
 
-use std::sync::{Arc, Mutex};
-
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use twinlog_actors::query::ast::Projection;
 use twinlog_actors::query::{self as query_language, Query};
-use twinlog_actors::read_model::ReadModel;
+use twinlog_actors::read_model::{QueryPage, QueryPool};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorResponse};
@@ -43,36 +42,42 @@ pub const LSN_HEADER: &str = "twinlog-lsn";
 /// or a token that holds such a query, base64-encoded.
 pub const QUERY_BODY_MAX_BYTES: usize = 256 * 1024;
 
-/// What `POST /query` reads: the shared read model, and the key of this server's tokens.
+/// What `POST /query` reads: the query threads over the shared read model, and the key of this
+/// server's tokens.
 pub struct QueryService {
-    model: Arc<Mutex<ReadModel>>,
+    pool: QueryPool,
     key: TokenKey,
 }
 
 impl QueryService {
-    /// Queries `model`, which a follower keeps fresh; tokens are sealed with a key drawn now.
-    pub fn new(model: Arc<Mutex<ReadModel>>) -> QueryService {
+    /// Queries on `pool`, whose model a follower keeps fresh; tokens are sealed with a key
+    /// drawn now.
+    pub fn new(pool: QueryPool) -> QueryService {
         QueryService {
-            model,
+            pool,
             key: TokenKey::random(),
         }
     }
 
-    /// Runs `query` on the blocking pool: every result, and the LSN they reflect.
-    async fn run(&self, query: Query) -> ApiResult<(Vec<Value>, u64)> {
-        let model = self.model.clone();
-        web::block(move || {
-            // Only a panic while the follower applies records poisons the lock, and it leaves the
-            // model half-changed and no longer followed.
-            let model = model.lock().map_err(|_| {
-                ApiError::not_ready(
-                    "the query read model stopped following the log after a failure; restart the node",
-                )
-            })?;
-            Ok((model.query(&query)?, model.lsn()))
-        })
-        .await
-        .map_err(|_| ApiError::not_ready("the server is stopping"))?
+    /// The LSN the read model reflects, read without waiting for queries.
+    pub fn read_model_lsn(&self) -> u64 {
+        self.pool.model().lsn()
+    }
+
+    /// Runs `query` on the query threads: the page of `page_items` results from `offset` on,
+    /// and the LSN they reflect.
+    async fn run(
+        &self,
+        query: Query,
+        offset: usize,
+        page_items: usize,
+    ) -> ApiResult<(QueryPage, u64)> {
+        let run = self.pool.run(move |model| {
+            model
+                .query_page(&query, offset, page_items)
+                .map(|page| (page, model.lsn()))
+        });
+        Ok(run.await??)
     }
 }
 
@@ -135,33 +140,32 @@ pub async fn query_twins(
     let page_items = page_size(&request, remembered, PAGE_ITEMS_MAX)?;
     let query = query_language::parse(&text)?;
     let counts = query.select.projection == Projection::Count;
-    let (results, lsn) = queries.run(query).await?;
-    let charge = charge(counts, &results);
+    let (page, lsn) = queries.run(query, offset, page_items).await?;
+    let charge = charge(counts, &page);
     let next_offset = offset.saturating_add(page_items);
-    let continuation_token = (next_offset < results.len()).then(|| {
+    let continuation_token = (next_offset < page.total).then(|| {
         queries.key.seal(&Continuation {
             query: text,
             offset: next_offset,
             page_items,
         })
     });
-    let value = results.into_iter().skip(offset).take(page_items).collect();
     Ok(HttpResponse::Ok()
         .insert_header((QUERY_CHARGE_HEADER, charge))
         .insert_header((LSN_HEADER, lsn))
         .json(QueryResult {
-            value,
+            value: page.results,
             continuation_token,
         }))
 }
 
 /// A page's cost in query units: one, plus one per result of the whole query (per twin counted,
-/// for `COUNT()`), since every page evaluates the whole query. It is deterministic, so a client
-/// can budget with it; it does not count the twins examined but not matched.
-fn charge(counts: bool, results: &[Value]) -> u64 {
-    let matched = match (counts, results) {
+/// for `COUNT()`), since every page finds every result. It is deterministic, so a client can
+/// budget with it; it does not count the twins examined but not matched.
+fn charge(counts: bool, page: &QueryPage) -> u64 {
+    let matched = match (counts, page.results.as_slice()) {
         (true, [count]) => count["COUNT"].as_u64().unwrap_or(0),
-        _ => results.len() as u64,
+        _ => page.total as u64,
     };
     matched.saturating_add(1)
 }

@@ -2,7 +2,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::json;
 use twinlog_actors::query::parse;
-use twinlog_actors::read_model::EvalError;
+use twinlog_actors::read_model::ReadModel;
 
 use super::token::{Continuation, TokenError, TokenKey};
 use super::*;
@@ -78,24 +78,17 @@ fn a_token_refusal_is_bad_request_and_a_query_refusal_is_sql_query_error() {
         "{}",
         unparsed.message
     );
-    let unsupported = ApiError::from(EvalError::Unsupported { construct: "JOIN" });
-    assert_eq!(
-        (unsupported.status.as_u16(), unsupported.code),
-        (400, "SqlQueryError")
-    );
-    assert!(
-        unsupported.message.contains("JOIN"),
-        "{}",
-        unsupported.message
-    );
+    let not_a_dtmi = parse("SELECT * FROM DIGITALTWINS T WHERE IS_OF_MODEL(T, 'room')").unwrap();
+    let unrun = ApiError::from(ReadModel::new().query(&not_a_dtmi).unwrap_err());
+    assert_eq!((unrun.status.as_u16(), unrun.code), (400, "SqlQueryError"));
+    assert!(unrun.message.contains("`room`"), "{}", unrun.message);
 }
 
 #[test]
 fn the_charge_is_one_plus_the_results_or_the_twins_counted() {
-    assert_eq!(charge(false, &[]), 1);
-    assert_eq!(
-        charge(false, &[json!({"$dtId": "a"}), json!({"$dtId": "b"})]),
-        3
-    );
-    assert_eq!(charge(true, &[json!({"COUNT": 41})]), 42);
+    let page = |results: Vec<Value>, total| QueryPage { results, total };
+    assert_eq!(charge(false, &page(vec![], 0)), 1);
+    // A page is charged for every result of the whole query, not only its own.
+    assert_eq!(charge(false, &page(vec![json!({"$dtId": "b"})], 2)), 3);
+    assert_eq!(charge(true, &page(vec![json!({"COUNT": 41})], 1)), 42);
 }

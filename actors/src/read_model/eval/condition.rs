@@ -1,56 +1,64 @@
-//! `WHERE` conditions: the supported subset of [`Expr`] made ready to run, and their
-//! three-valued evaluation against one twin.
+//! `WHERE` conditions: an [`Expr`] with its aliases resolved to row slots and its DTMIs parsed,
+//! and its three-valued evaluation against one row.
 
 use std::cmp::Ordering;
 
 use serde_json::Value;
 use twinlog_dtdl::Dtmi;
 
-use super::unsupported;
-use crate::query::ast::{CompareOp, Expr, Literal, Path};
+use super::row::{Entity, Field, Slots};
+use crate::query::ast::{CompareOp, Expr, Literal, StringMatch, TypeCheck};
 use crate::read_model::{EvalError, ReadModel};
 
-/// A `WHERE` condition ready to run: the supported subset, with its DTMIs parsed.
+/// A `WHERE` condition ready to run.
 pub(super) enum Condition<'q> {
     All(Vec<Condition<'q>>),
     Any(Vec<Condition<'q>>),
     Not(Box<Condition<'q>>),
     Compare {
-        path: &'q Path,
+        field: Field<'q>,
         op: CompareOp,
         value: &'q Literal,
     },
     In {
-        path: &'q Path,
+        field: Field<'q>,
         values: &'q [Literal],
         negated: bool,
     },
     OfModel {
+        slot: usize,
         model: Dtmi,
         exact: bool,
     },
-}
-
-/// A twin being checked: its document, and its own model.
-pub(super) struct Candidate<'a> {
-    pub(super) document: Value,
-    pub(super) model: &'a Dtmi,
+    TypeCheck {
+        check: TypeCheck,
+        field: Field<'q>,
+    },
+    StringMatch {
+        test: StringMatch,
+        field: Field<'q>,
+        pattern: &'q str,
+    },
+    ArrayContains {
+        field: Field<'q>,
+        value: &'q Literal,
+    },
 }
 
 impl<'q> Condition<'q> {
-    pub(super) fn compile(expr: &'q Expr) -> Result<Condition<'q>, EvalError> {
+    pub(super) fn compile(expr: &'q Expr, slots: &Slots<'q>) -> Result<Condition<'q>, EvalError> {
         let each = |terms: &'q [Expr]| {
             terms
                 .iter()
-                .map(Condition::compile)
+                .map(|term| Condition::compile(term, slots))
                 .collect::<Result<Vec<_>, _>>()
         };
         Ok(match expr {
             Expr::And(terms) => Condition::All(each(terms)?),
             Expr::Or(terms) => Condition::Any(each(terms)?),
-            Expr::Not(inner) => Condition::Not(Box::new(Condition::compile(inner)?)),
+            Expr::Not(inner) => Condition::Not(Box::new(Condition::compile(inner, slots)?)),
             Expr::Compare { path, op, value } => Condition::Compare {
-                path,
+                field: slots.field(path)?,
                 op: *op,
                 value,
             },
@@ -59,54 +67,121 @@ impl<'q> Condition<'q> {
                 values,
                 negated,
             } => Condition::In {
-                path,
+                field: slots.field(path)?,
                 values,
                 negated: *negated,
             },
-            Expr::IsOfModel { model, exact, .. } => Condition::OfModel {
+            Expr::IsOfModel {
+                alias,
+                model,
+                exact,
+            } => Condition::OfModel {
+                slot: slots.slot(alias.as_deref())?,
                 model: model.parse().map_err(|source| EvalError::InvalidModel {
                     model: model.clone(),
                     source,
                 })?,
                 exact: *exact,
             },
-            Expr::TypeCheck { .. } => return Err(unsupported("IS_DEFINED and the type checks")),
-            Expr::StringMatch { .. } => {
-                return Err(unsupported("STARTSWITH, ENDSWITH and CONTAINS"))
-            }
-            Expr::ArrayContains { .. } => return Err(unsupported("ARRAY_CONTAINS")),
+            Expr::TypeCheck { check, path } => Condition::TypeCheck {
+                check: *check,
+                field: slots.field(path)?,
+            },
+            Expr::StringMatch {
+                test,
+                path,
+                pattern,
+            } => Condition::StringMatch {
+                test: *test,
+                field: slots.field(path)?,
+                pattern,
+            },
+            Expr::ArrayContains { path, value } => Condition::ArrayContains {
+                field: slots.field(path)?,
+                value,
+            },
         })
     }
 
-    /// Whether `candidate` meets the condition: `None` when that is undefined.
-    pub(super) fn holds(&self, read_model: &ReadModel, candidate: &Candidate<'_>) -> Option<bool> {
+    /// The highest row slot the condition reads: it can be checked once that slot is bound.
+    pub(super) fn last_slot(&self) -> usize {
         match self {
-            Condition::All(terms) => {
-                all(terms.iter().map(|term| term.holds(read_model, candidate)))
+            Condition::All(terms) | Condition::Any(terms) => {
+                terms.iter().map(Condition::last_slot).max().unwrap_or(0)
             }
-            Condition::Any(terms) => {
-                any(terms.iter().map(|term| term.holds(read_model, candidate)))
-            }
-            Condition::Not(inner) => inner.holds(read_model, candidate).map(|held| !held),
-            Condition::Compare { path, op, value } => {
-                compare(lookup(&candidate.document, path)?, *op, value)
-            }
+            Condition::Not(inner) => inner.last_slot(),
+            Condition::OfModel { slot, .. } => *slot,
+            Condition::Compare { field, .. }
+            | Condition::In { field, .. }
+            | Condition::TypeCheck { field, .. }
+            | Condition::StringMatch { field, .. }
+            | Condition::ArrayContains { field, .. } => field.slot,
+        }
+    }
+
+    /// Whether `row` meets the condition: `None` when that is undefined.
+    pub(super) fn holds(&self, read_model: &ReadModel, row: &[Entity<'_>]) -> Option<bool> {
+        match self {
+            Condition::All(terms) => all(terms.iter().map(|term| term.holds(read_model, row))),
+            Condition::Any(terms) => any(terms.iter().map(|term| term.holds(read_model, row))),
+            Condition::Not(inner) => inner.holds(read_model, row).map(|held| !held),
+            Condition::Compare { field, op, value } => compare(&*field.find(row)?, *op, value),
             Condition::In {
-                path,
+                field,
                 values,
                 negated,
             } => {
                 // `IN` is an `OR` of equalities, so a list of the wrong type is undefined.
-                let found = lookup(&candidate.document, path)?;
+                let found = field.find(row)?;
                 let listed = any(values
                     .iter()
-                    .map(|value| compare(found, CompareOp::Eq, value)));
+                    .map(|value| compare(&found, CompareOp::Eq, value)));
                 listed.map(|listed| listed != *negated)
             }
-            Condition::OfModel { model, exact } => {
-                Some(read_model.is_of_model(candidate.model, model, *exact))
+            Condition::OfModel { slot, model, exact } => {
+                let own = row.get(*slot)?.model()?;
+                Some(read_model.is_of_model(own, model, *exact))
+            }
+            // A type check is never undefined: a missing value is of no type.
+            Condition::TypeCheck { check, field } => {
+                let found = field.find(row);
+                Some(found.is_some_and(|found| is_of_type(&found, *check)))
+            }
+            Condition::StringMatch {
+                test,
+                field,
+                pattern,
+            } => {
+                let found = field.find(row)?;
+                let text = found.as_str()?;
+                Some(match test {
+                    StringMatch::StartsWith => text.starts_with(pattern),
+                    StringMatch::EndsWith => text.ends_with(pattern),
+                    StringMatch::Contains => text.contains(pattern),
+                })
+            }
+            Condition::ArrayContains { field, value } => {
+                let found = field.find(row)?;
+                let items = found.as_array()?;
+                Some(
+                    items
+                        .iter()
+                        .any(|item| compare(item, CompareOp::Eq, value) == Some(true)),
+                )
             }
         }
+    }
+}
+
+fn is_of_type(value: &Value, check: TypeCheck) -> bool {
+    match check {
+        TypeCheck::Defined => true,
+        TypeCheck::Bool => value.is_boolean(),
+        TypeCheck::Number => value.is_number(),
+        TypeCheck::String => value.is_string(),
+        TypeCheck::Null => value.is_null(),
+        TypeCheck::Primitive => !(value.is_object() || value.is_array()),
+        TypeCheck::Object => value.is_object(),
     }
 }
 
@@ -130,13 +205,6 @@ fn combine(terms: impl Iterator<Item = Option<bool>>, decisive: bool) -> Option<
         }
     }
     combined
-}
-
-/// The value at `path` in `document`; the document itself for an empty path.
-pub(super) fn lookup<'d>(document: &'d Value, path: &Path) -> Option<&'d Value> {
-    path.segments
-        .iter()
-        .try_fold(document, |value, segment| value.get(segment.as_str()))
 }
 
 /// `found op value`: `None` (undefined) for values of different types.

@@ -1,140 +1,231 @@
-//! A parsed [`Query`] run against the read model. Supported: `FROM DIGITALTWINS` without JOINs;
-//! `WHERE` with comparisons, `IN` and `NIN` on property paths (`$dtId` and `$metadata.$model`
-//! included), `IS_OF_MODEL`, `AND`, `OR` and `NOT`; `SELECT *`, projections, `COUNT()` and
-//! `TOP(n)`. Anything else is refused as unsupported rather than answered wrongly.
+//! A parsed [`Query`] run against the read model: ADT's query subset, `FROM DIGITALTWINS` or
+//! `FROM RELATIONSHIPS`, up to five chained `JOIN ... RELATED`, `WHERE` with comparisons,
+//! `IN`/`NIN`, `AND`/`OR`/`NOT`, `IS_OF_MODEL`, the type checks and the string and array
+//! functions, and `SELECT *`, aliases, projections, `COUNT()` and `TOP(n)`.
 //!
 //! Conditions have three values, as in ADT, whose language is Cosmos DB's SQL: a comparison
 //! with a property the twin does not have, or of values of different JSON types (`=` and `!=`
 //! included), is undefined rather than false; `NOT` keeps it undefined; `AND` and `OR` follow
-//! SQL's three-valued logic; and only twins whose condition is true are results.
+//! SQL's three-valued logic; and only rows whose condition is true are results. The type checks
+//! (`IS_DEFINED`, `IS_STRING`, ...) are never undefined: a missing value is of no type.
+//! `STARTSWITH`, `ENDSWITH` and `CONTAINS` of a non-string, and `ARRAY_CONTAINS` of a
+//! non-array, are undefined.
 //!
-//! Of the top-level `AND` terms, those an index answers (`$dtId` equality or `IN`,
-//! `IS_OF_MODEL`) pick the candidate twins, the smallest set winning; with none, every twin is
-//! a candidate. Every candidate is then checked against the whole condition. Results come in
-//! `$dtId` order, so that a later page can resume where one ended.
-//!
-//! `condition` compiles and evaluates the `WHERE` clause; this module picks candidates and
-//! shapes results.
+//! How a query runs (`plan`, `seek`, `row`):
+//! - The FROM collection's candidates come from an index when a top-level `AND` term allows
+//!   (see `seek`), so a query by `$dtId` or by model never visits other twins.
+//! - A row binds the FROM alias, then each JOIN's target twin (and relationship, if aliased)
+//!   by walking the source twin's outgoing relationships of that name, in relationship-id
+//!   order. Each top-level `AND` term is checked as soon as the aliases it reads are bound, so
+//!   a row stops at the first JOIN level where it fails.
+//! - Terms read single values straight from the twin's state: no document is built for a row
+//!   that fails, nor for `COUNT()`. Documents are built only for the results returned.
+//! - Results come in `$dtId` order (relationships by source, then id; JOIN rows by each bound
+//!   id in turn), so that a later page can resume where one ended. `TOP(n)` stops the run at
+//!   the n-th result; `COUNT()` counts every row, and `TOP` then limits its single result.
+//! - A page ([`ReadModel::query_page`]) finds and counts every result but builds only its own.
 
 mod condition;
+mod plan;
+mod row;
+mod seek;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{json, Map, Value};
+use std::ops::ControlFlow;
+
+use serde_json::{json, Value};
 
 use super::{EvalError, ReadModel};
-use crate::query::ast::{Collection, CompareOp, Literal, Path, Projection, Query, SelectItem};
-use crate::twin::TwinState;
-use condition::{lookup, Candidate, Condition};
+use crate::query::Query;
+use plan::{Output, Plan};
+use row::{project, Entity};
+use seek::Seek;
 
-const DT_ID: &str = "$dtId";
-
-fn unsupported(construct: &'static str) -> EvalError {
-    EvalError::Unsupported { construct }
-}
-
-fn is_dt_id(path: &Path) -> bool {
-    path.segments == [DT_ID]
-}
-
-/// One projected result: each item under its `AS` name, else its last segment, else its alias.
-/// An item the twin does not have is left out, as ADT leaves it out.
-fn project(document: &Value, items: &[SelectItem]) -> Value {
-    let mut result = Map::new();
-    for item in items {
-        let key = item
-            .name
-            .as_deref()
-            .or(item.path.segments.last().map(String::as_str))
-            .or(item.path.alias.as_deref());
-        if let (Some(key), Some(value)) = (key, lookup(document, &item.path)) {
-            result.insert(key.to_owned(), value.clone());
-        }
-    }
-    Value::Object(result)
+/// One page of a query's results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPage {
+    /// The results from the page's offset on, at most its limit of them, in the query's order.
+    pub results: Vec<Value>,
+    /// How many results the whole query has (one for `COUNT()`), the page's included.
+    pub total: usize,
 }
 
 impl ReadModel {
-    /// Runs `query` on the twins as of [`ReadModel::lsn`]: its results in `$dtId` order, shaped
-    /// as ADT shapes them.
+    /// Runs `query` as of [`ReadModel::lsn`]: its results in order, shaped as ADT shapes them.
     pub fn query(&self, query: &Query) -> Result<Vec<Value>, EvalError> {
-        if query.source.collection == Collection::Relationships {
-            return Err(unsupported("FROM RELATIONSHIPS"));
-        }
-        if !query.joins.is_empty() {
-            return Err(unsupported("JOIN"));
-        }
-        let condition = query.filter.as_ref().map(Condition::compile).transpose()?;
-        let top = query
-            .select
-            .top
-            .map_or(usize::MAX, |top| usize::try_from(top).unwrap_or(usize::MAX));
-        let results = self
-            .candidates(condition.as_ref())
-            .into_iter()
-            .filter_map(|state| {
-                let candidate = Candidate {
-                    document: state.twin_document().ok()?,
-                    model: state.twin()?.model(),
-                };
-                let held = condition
-                    .as_ref()
-                    .map_or(Some(true), |condition| condition.holds(self, &candidate));
-                (held == Some(true)).then_some(candidate.document)
-            })
-            .take(top);
-        Ok(match &query.select.projection {
-            Projection::All => results.collect(),
-            Projection::Count => vec![json!({"COUNT": results.count()})],
-            Projection::Items(items) => results.map(|document| project(&document, items)).collect(),
-        })
+        Ok(self.query_page(query, 0, usize::MAX)?.results)
     }
 
-    /// The existing twins that may meet `condition`, in `$dtId` order, once each.
-    fn candidates(&self, condition: Option<&Condition<'_>>) -> Vec<&TwinState> {
-        let conjuncts = match condition {
-            Some(Condition::All(terms)) => terms.as_slice(),
-            Some(other) => std::slice::from_ref(other),
-            None => &[],
+    /// Runs `query` as of [`ReadModel::lsn`] and builds only the results from position
+    /// `offset` on, `limit` at most: every result is found and counted, but only the page's
+    /// documents are built. The order is [`ReadModel::query`]'s, so pages cut from one state
+    /// neither skip nor repeat a result.
+    pub fn query_page(
+        &self,
+        query: &Query,
+        offset: usize,
+        limit: usize,
+    ) -> Result<QueryPage, EvalError> {
+        let plan = Plan::compile(query, &self.property_names)?;
+        if plan.top == 0 {
+            return Ok(QueryPage {
+                results: Vec::new(),
+                total: 0,
+            });
+        }
+        let page = offset..offset.saturating_add(limit);
+        let (seek, answered) = self.seek(plan.collection, &plan.levels[0]);
+        let run = Run {
+            read_model: self,
+            plan: &plan,
+            answered,
         };
-        let indexed: Option<Vec<&str>> = conjuncts
-            .iter()
-            .filter_map(|conjunct| self.indexed(conjunct))
-            .min_by_key(Vec::len);
-        let mut states: Vec<&TwinState> = match indexed {
-            Some(ids) => ids.into_iter().filter_map(|id| self.twin(id)).collect(),
-            None => self.twins().collect(),
+        let shape = |row: &[Entity<'_>]| match &plan.output {
+            Output::Items(items) => project(row, items),
+            _ => row[0].document(),
         };
-        states.sort_unstable_by(|a, b| a.twin_id().cmp(b.twin_id()));
-        states.dedup_by(|a, b| a.twin_id() == b.twin_id());
-        states
+        if matches!(plan.output, Output::Count) {
+            let count = json!({ "COUNT": run.count(seek) });
+            return Ok(QueryPage {
+                results: page.contains(&0).then_some(count).into_iter().collect(),
+                total: 1,
+            });
+        }
+        let mut results = Vec::new();
+        let mut total = 0;
+        if plan.steps.is_empty() && plan.top == usize::MAX {
+            // Every candidate is visited anyway: visiting each run of candidates (each in
+            // order) and merging only their results into order beats merging the candidates.
+            let runs: Vec<Vec<Entity<'_>>> = self
+                .candidate_runs(seek)
+                .into_iter()
+                .map(|candidates| {
+                    let mut roots = Vec::new();
+                    run.rows(candidates, &mut |row| {
+                        roots.push(row[0]);
+                        ControlFlow::Continue(())
+                    });
+                    roots
+                })
+                .collect();
+            total = runs.iter().map(Vec::len).sum();
+            results.extend(
+                itertools::kmerge_by(runs, |a: &Entity<'_>, b: &Entity<'_>| a.key() < b.key())
+                    .skip(page.start)
+                    .take(limit)
+                    .map(|root| shape(std::slice::from_ref(&root))),
+            );
+        } else {
+            run.rows(self.candidates(seek), &mut |row| {
+                if page.contains(&total) {
+                    results.push(shape(row));
+                }
+                total += 1;
+                run.go_on(total)
+            });
+        }
+        Ok(QueryPage { results, total })
+    }
+}
+
+/// One query's run over the read model.
+struct Run<'a> {
+    read_model: &'a ReadModel,
+    plan: &'a Plan<'a>,
+    /// The root term that the candidates' index already answers.
+    answered: Option<usize>,
+}
+
+impl<'a> Run<'a> {
+    /// Whether to go on after `results` results.
+    fn go_on(&self, results: usize) -> ControlFlow<()> {
+        if results < self.plan.top {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        }
     }
 
-    /// The ids of the twins that may meet `condition`, if an index answers it.
-    fn indexed<'a>(&'a self, condition: &'a Condition<'a>) -> Option<Vec<&'a str>> {
-        match condition {
-            Condition::Compare {
-                path,
-                op: CompareOp::Eq,
-                value: Literal::String(id),
-            } if is_dt_id(path) => Some(vec![id.as_str()]),
-            Condition::In {
-                path,
-                values,
-                negated: false,
-            } if is_dt_id(path) => Some(
-                values
-                    .iter()
-                    .filter_map(|value| match value {
-                        Literal::String(id) => Some(id.as_str()),
-                        _ => None,
-                    })
-                    .collect(),
-            ),
-            Condition::OfModel { model, exact } => {
-                Some(self.twins_of_model(model, *exact).collect())
+    /// How many rows there are. When the index answers the whole condition and there is no
+    /// JOIN, its size is the count, and no candidate is visited.
+    fn count(&self, seek: Seek<'a>) -> usize {
+        let unanswered = self.plan.levels[0].len() - usize::from(self.answered.is_some());
+        if unanswered == 0 && self.plan.steps.is_empty() {
+            return self.read_model.size(&seek);
+        }
+        let mut count = 0;
+        let candidates = self.read_model.candidate_runs(seek).into_iter().flatten();
+        self.rows(candidates, &mut |_| {
+            count += 1;
+            ControlFlow::Continue(())
+        });
+        count
+    }
+
+    /// Hands each row that meets the condition to `emit`, until it says stop.
+    fn rows(
+        &self,
+        roots: impl Iterator<Item = Entity<'a>>,
+        emit: &mut dyn FnMut(&[Entity<'a>]) -> ControlFlow<()>,
+    ) {
+        let mut row = Vec::with_capacity(1 + 2 * self.plan.steps.len());
+        for root in roots {
+            row.clear();
+            row.push(root);
+            if self.passes(0, &row) && self.expand(&mut row, 0, emit).is_break() {
+                return;
             }
-            _ => None,
         }
+    }
+
+    /// Whether `row` meets the terms of `level`, which its slots now all bind.
+    fn passes(&self, level: usize, row: &[Entity<'a>]) -> bool {
+        self.plan.levels[level]
+            .iter()
+            .enumerate()
+            .filter(|(at, _)| level > 0 || Some(*at) != self.answered)
+            .all(|(_, term)| term.holds(self.read_model, row) == Some(true))
+    }
+
+    /// Binds JOIN `step` and the ones after it in every way the graph allows, emitting each
+    /// whole row.
+    fn expand(
+        &self,
+        row: &mut Vec<Entity<'a>>,
+        step: usize,
+        emit: &mut dyn FnMut(&[Entity<'a>]) -> ControlFlow<()>,
+    ) -> ControlFlow<()> {
+        let Some(join) = self.plan.steps.get(step) else {
+            return emit(row);
+        };
+        let Some(Entity::Twin { state: source, .. }) = row.get(join.source).copied() else {
+            return ControlFlow::Continue(());
+        };
+        let Some(twin) = source.twin() else {
+            return ControlFlow::Continue(());
+        };
+        let bound = row.len();
+        for (id, relationship) in twin.relationships() {
+            if relationship.name() != join.relationship {
+                continue;
+            }
+            let Some(target) = self.read_model.twin_entity(relationship.target_id()) else {
+                continue;
+            };
+            row.push(target);
+            if join.binds_relationship {
+                row.push(Entity::Relationship {
+                    source,
+                    id,
+                    relationship,
+                });
+            }
+            if self.passes(step + 1, row) {
+                self.expand(row, step + 1, emit)?;
+            }
+            row.truncate(bound);
+        }
+        ControlFlow::Continue(())
     }
 }

@@ -1,0 +1,100 @@
+//! Each twin's top-level properties laid out for conditions to probe cheaply: a small sorted
+//! slice of (interned name, value), so that a scan over many twins compares name pointers in
+//! one short allocation per twin instead of walking each document's map of owned key strings.
+//!
+//! The layout is a cache of the twin's stored content, rebuilt from it whenever a record
+//! changes the twin: it agrees with [`TwinState::document_field`](crate::twin::TwinState) for
+//! every path whose first segment is a property or component name (see docs/design.md "Query
+//! evaluation", "Values, not documents").
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashSet;
+use serde_json::{Map, Value};
+
+/// Every top-level property and component name any twin has had, once each. Names are never
+/// dropped, so a name missing here is a name no twin has.
+#[derive(Debug, Clone, Default)]
+pub(super) struct PropertyNames {
+    names: FxHashSet<Arc<str>>,
+}
+
+impl PropertyNames {
+    fn intern(&mut self, name: &str) -> Arc<str> {
+        if let Some(interned) = self.names.get(name) {
+            return interned.clone();
+        }
+        let interned: Arc<str> = Arc::from(name);
+        self.names.insert(interned.clone());
+        interned
+    }
+
+    /// The interned `name`, or none if no twin has ever had it.
+    pub(super) fn get(&self, name: &str) -> Option<&Arc<str>> {
+        self.names.get(name)
+    }
+}
+
+/// A top-level value as the layout holds it.
+#[derive(Debug, Clone)]
+enum Held {
+    /// A string, number, boolean or null, copied from the content.
+    Scalar(Value),
+    /// An object or array (a component, a map, an array property): read from the content.
+    Nested,
+}
+
+/// What a probe for one name found.
+pub(super) enum Probed<'a> {
+    Absent,
+    Scalar(&'a Value),
+    /// The value is an object or array; the twin's content has it.
+    Nested,
+}
+
+/// One twin's top-level names (all but `$metadata`), sorted by the address of their interned
+/// name, each with its scalar value or the mark of a nested one. Empty for a deleted twin.
+#[derive(Debug, Clone, Default)]
+pub(super) struct TopLevel {
+    entries: Box<[(Arc<str>, Held)]>,
+}
+
+/// The sort key of an interned name: its address, which is unique among interned names.
+fn address(name: &Arc<str>) -> usize {
+    Arc::as_ptr(name).cast::<u8>() as usize
+}
+
+impl TopLevel {
+    /// The layout of `content`, a twin's stored content, interning its names in `names`.
+    pub(super) fn of(content: &Map<String, Value>, names: &mut PropertyNames) -> TopLevel {
+        let mut entries: Vec<(Arc<str>, Held)> = content
+            .iter()
+            .filter(|(name, _)| !name.starts_with('$'))
+            .map(|(name, value)| {
+                let held = match value {
+                    Value::Object(_) | Value::Array(_) => Held::Nested,
+                    scalar => Held::Scalar(scalar.clone()),
+                };
+                (names.intern(name), held)
+            })
+            .collect();
+        entries.sort_unstable_by_key(|(name, _)| address(name));
+        TopLevel {
+            entries: entries.into_boxed_slice(),
+        }
+    }
+
+    /// The value named `name`, which must come from the same [`PropertyNames`].
+    pub(super) fn probe(&self, name: &Arc<str>) -> Probed<'_> {
+        match self
+            .entries
+            .binary_search_by_key(&address(name), |(own, _)| address(own))
+        {
+            Ok(at) => match &self.entries[at].1 {
+                Held::Scalar(value) => Probed::Scalar(value),
+                Held::Nested => Probed::Nested,
+            },
+            Err(_) => Probed::Absent,
+        }
+    }
+}
