@@ -174,14 +174,14 @@ pub async fn batch(
             }
         }
         let dispatched = parsed.and_then(|event| {
+            let command = data_plane.telemetry(
+                event.component.as_deref(),
+                &event.message_id,
+                event.source_time.as_deref(),
+                event.data,
+            );
             data_plane
-                .dispatch_telemetry(
-                    &event.twin_id,
-                    event.component.as_deref(),
-                    &event.message_id,
-                    event.source_time.as_deref(),
-                    event.data,
-                )
+                .dispatch(&event.twin_id, command)
                 .map_err(ApiError::from)
         });
         in_flight.push_back((line, dispatched));

@@ -285,19 +285,15 @@ impl DataPlane {
         self.on_twin(id, Some(command), |_| Ok(())).await
     }
 
-    /// [`DataPlane::send_telemetry`], sent at once and answered by [`DataPlane::answer`]: for a
-    /// caller that keeps many messages in flight (the NDJSON batch). Each twin gets its messages
+    /// Sends `command` to twin `id` at once; [`DataPlane::answer`] waits for its outcome. For a
+    /// caller that keeps many commands in flight (the NDJSON batch): each twin gets its commands
     /// in the order they are dispatched.
-    pub fn dispatch_telemetry(
+    pub fn dispatch(
         &self,
         id: &str,
-        component: Option<&str>,
-        message_id: &str,
-        source_time: Option<&str>,
-        body: Value,
+        command: TwinCommand,
     ) -> Result<Dispatched<TwinState>, DataPlaneError> {
         check_twin_id(id)?;
-        let command = self.telemetry(component, message_id, source_time, body);
         Ok(self.supervisor.dispatch(id, self.with_trace(command)))
     }
 
@@ -306,7 +302,8 @@ impl DataPlane {
         Ok(self.supervisor.answer(dispatched).await?)
     }
 
-    fn telemetry(
+    /// The command that sends telemetry to a twin, as [`DataPlane::send_telemetry`] does.
+    pub fn telemetry(
         &self,
         component: Option<&str>,
         message_id: &str,
