@@ -130,7 +130,7 @@ fn quick_restarts() -> RegionOptions {
 }
 
 #[test]
-fn dispatched_commands_reach_their_twin_in_order_even_across_a_restart() {
+fn commands_dispatched_at_once_reach_their_twin_in_order_even_across_a_restart() {
     use CounterCommand::{Add, Panic};
     with_region(quick_restarts(), |region, log| async move {
         let commands = [Add(1), Add(2), Add(0), Add(3), Panic, Add(4), Add(5)];
