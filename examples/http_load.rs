@@ -5,12 +5,17 @@
 //! Run: `cargo build --release && cargo run --release --example http_load -- [--seconds 10]`.
 //! It starts `target/release/twinlog serve` on a loopback port with a temporary data directory,
 //! so the server and this client share the machine's cores. Bounded in time; loopback only.
+//!
+//! For a count of the server's instructions per event (`scripts/ingest_instructions.sh`), it
+//! drives a server already running instead: `--server http://127.0.0.1:PORT` with `--set-up`
+//! (the model and the twins, nothing else), or with `--workload single|batch --requests N`
+//! (exactly N requests of that workload, no baseline).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, LazyLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -21,6 +26,21 @@ const CONNECTIONS: usize = 64;
 const BATCH_CONNECTIONS: usize = 4;
 const BATCH_EVENTS: u64 = 1_000;
 const MODEL: &str = "dtmi:bench:Sensor;1";
+
+/// Makes this run's message ids differ from any earlier run's against the same server, so that
+/// none is a repeat that the twin would accept without recording it.
+static RUN: LazyLock<u128> = LazyLock::new(|| {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.as_nanos())
+});
+
+/// How long a workload runs: for a time, or for a number of requests.
+#[derive(Clone, Copy)]
+enum Budget {
+    Seconds(Duration),
+    Requests(u64),
+}
 
 struct Figures {
     requests: u64,
@@ -101,12 +121,12 @@ impl Connection {
     }
 }
 
-/// Runs `connections` loops of `request` for `duration`, each on its own connection and awaiting
+/// Runs `connections` loops of `request` within `budget`, each on its own connection and awaiting
 /// its reply before sending the next.
 async fn drive(
     address: SocketAddr,
     connections: usize,
-    duration: Duration,
+    budget: Budget,
     events_per_request: u64,
     request: fn(u64) -> Vec<u8>,
 ) -> Figures {
@@ -118,8 +138,15 @@ async fn drive(
         tasks.push(tokio::spawn(async move {
             let mut connection = Connection::open(address).await;
             let mut latencies = Vec::new();
-            while started.elapsed() < duration {
+            loop {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
+                let within = match budget {
+                    Budget::Seconds(duration) => started.elapsed() < duration,
+                    Budget::Requests(requests) => n < requests,
+                };
+                if !within {
+                    break;
+                }
                 let bytes = request(n);
                 let sent = Instant::now();
                 let status = connection.send(&bytes).await;
@@ -158,8 +185,9 @@ fn batch_body(n: u64) -> String {
         let event = n * BATCH_EVENTS + i;
         let _ = writeln!(
             body,
-            r#"{{"twinId":"sensor-{}","messageId":"b{event}","data":{{"temperature":21.5}}}}"#,
-            event % TWINS
+            r#"{{"twinId":"sensor-{}","messageId":"b{}-{event}","data":{{"temperature":21.5}}}}"#,
+            event % TWINS,
+            *RUN
         );
     }
     body
@@ -169,7 +197,7 @@ fn single(n: u64) -> Vec<u8> {
     post(
         &format!("/digitaltwins/sensor-{}/telemetry", n % TWINS),
         "application/json",
-        &format!("Message-Id: m{n}\r\n"),
+        &format!("Message-Id: m{}-{n}\r\n", *RUN),
         r#"{"temperature":21.5}"#,
     )
 }
@@ -183,17 +211,29 @@ fn batch(n: u64) -> Vec<u8> {
     )
 }
 
-async fn run_workloads(name: &str, address: SocketAddr, seconds: Duration) {
-    drive(address, CONNECTIONS, seconds, 1, single)
-        .await
-        .report(&format!(
-            "{name} single-event telemetry, {CONNECTIONS} connections"
-        ));
-    drive(address, BATCH_CONNECTIONS, seconds, BATCH_EVENTS, batch)
-        .await
-        .report(&format!(
-            "{name} NDJSON batches of {BATCH_EVENTS}, {BATCH_CONNECTIONS} connections"
-        ));
+#[derive(Clone, Copy, PartialEq)]
+enum Workload {
+    Single,
+    Batch,
+}
+
+async fn run_workloads(name: &str, address: SocketAddr, workloads: &[Workload], budget: Budget) {
+    for workload in workloads {
+        match workload {
+            Workload::Single => {
+                drive(address, CONNECTIONS, budget, 1, single)
+                    .await
+                    .report(&format!(
+                        "{name} single-event telemetry, {CONNECTIONS} connections"
+                    ))
+            }
+            Workload::Batch => drive(address, BATCH_CONNECTIONS, budget, BATCH_EVENTS, batch)
+                .await
+                .report(&format!(
+                    "{name} NDJSON batches of {BATCH_EVENTS}, {BATCH_CONNECTIONS} connections"
+                )),
+        }
+    }
 }
 
 /// A no-op server on the same routes: reads the body, answers at once.
@@ -322,15 +362,25 @@ fn address_of(url: &str) -> SocketAddr {
         .expect("a loopback http://address:port")
 }
 
+/// The value after `--name` on the command line.
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
 fn main() {
-    let seconds = std::env::args()
-        .skip_while(|a| a != "--seconds")
-        .nth(1)
+    let seconds = arg("--seconds")
         .and_then(|s| s.parse().ok())
         .map_or(Duration::from_secs(10), Duration::from_secs);
-    let noop = start_noop();
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let (_server, twinlog) = start_twinlog(dir.path());
+    let budget = arg("--requests")
+        .and_then(|n| n.parse().ok())
+        .map_or(Budget::Seconds(seconds), Budget::Requests);
+    let workloads: &[Workload] = match arg("--workload").as_deref() {
+        None => &[Workload::Single, Workload::Batch],
+        Some("single") => &[Workload::Single],
+        Some("batch") => &[Workload::Batch],
+        Some(other) => panic!("--workload is single or batch, not `{other}`"),
+    };
+    let set_up_only = std::env::args().any(|a| a == "--set-up");
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -338,13 +388,26 @@ fn main() {
         .expect("a runtime");
     // reqwest's rustls (linked in for webhook deliveries) needs a process-wide crypto provider.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .expect("a client");
+    if let Some(twinlog) = arg("--server") {
+        runtime.block_on(async {
+            if set_up_only {
+                set_up_twins(&client, &twinlog).await;
+            } else {
+                run_workloads("twinlog", address_of(&twinlog), workloads, budget).await;
+            }
+        });
+        return;
+    }
+    let noop = start_noop();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let (_server, twinlog) = start_twinlog(dir.path());
     runtime.block_on(async {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(CONNECTIONS)
-            .build()
-            .expect("a client");
         set_up_twins(&client, &twinlog).await;
-        run_workloads("no-op actix-web", address_of(&noop), seconds).await;
-        run_workloads("twinlog", address_of(&twinlog), seconds).await;
+        run_workloads("no-op actix-web", address_of(&noop), workloads, budget).await;
+        run_workloads("twinlog", address_of(&twinlog), workloads, budget).await;
     });
 }

@@ -10,7 +10,13 @@ pub fn key(base: &str, key: &str) -> String {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
-        format!("{base}.{key}")
+        // Built by hand rather than with `format!`: validation builds one for every value it
+        // checks, telemetry's included.
+        let mut path = String::with_capacity(base.len() + 1 + key.len());
+        path.push_str(base);
+        path.push('.');
+        path.push_str(key);
+        path
     } else {
         format!(
             "{base}['{}']",

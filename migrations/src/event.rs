@@ -118,8 +118,12 @@ impl Event {
     }
 
     pub fn encode(&self) -> Vec<u8> {
+        // Room for a typical telemetry event up front: grown from empty, the Vec would be
+        // reallocated at every doubling on the way.
+        const TYPICAL_BYTES: usize = 128;
         // Serialising an in-memory enum of strings into a Vec cannot fail.
-        postcard::to_stdvec(self).expect("postcard encodes Event into a Vec")
+        postcard::to_extend(self, Vec::with_capacity(TYPICAL_BYTES))
+            .expect("postcard encodes Event into a Vec")
     }
 
     pub fn decode(bytes: &[u8]) -> Result<Event, EventDecodeError> {

@@ -59,7 +59,10 @@ impl RecordHeader<'_> {
         let body = postcard::to_extend(self, std::mem::take(out))
             .expect("postcard encodes a header into a Vec");
         *out = body;
-        let hash = chain(prev_hash, &out[BODY_AT..]);
+        // The hash's own slot holds `prev_hash` while the hash is taken, so that the chain's input
+        // (previous hash || body) lies in one piece: one call, no incremental hasher.
+        out[HASH_AT..BODY_AT].copy_from_slice(prev_hash);
+        let hash = *blake3::hash(&out[HASH_AT..]).as_bytes();
         out[HASH_AT..BODY_AT].copy_from_slice(&hash);
         let crc = crc32fast::hash(&out[HASH_AT..]);
         out[CRC_AT..HASH_AT].copy_from_slice(&crc.to_le_bytes());

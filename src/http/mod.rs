@@ -206,9 +206,21 @@ fn json_config(limit_bytes: usize) -> web::JsonConfig {
         .error_handler(error::json_error)
 }
 
-/// Every route. Each path is one resource, so a wrong method answers 405, not 404.
+/// Every route. Each path is one resource, so a wrong method answers 405, not 404. No two
+/// patterns match the same path, so their order is free: telemetry comes first because the
+/// router tries the patterns in order, and each one it passes over costs a regex search.
 fn routes(config: &mut web::ServiceConfig, chaos: bool) {
     config
+        .service(web::resource("/digitaltwins/{id}/telemetry").post(telemetry::send))
+        .service(
+            web::resource("/digitaltwins/{id}/components/{component}/telemetry")
+                .post(telemetry::send_to_component),
+        )
+        .service(
+            web::resource("/telemetry/batch")
+                .app_data(web::PayloadConfig::new(BATCH_BODY_MAX_BYTES))
+                .post(telemetry::batch),
+        )
         .route("/healthz", web::get().to(ops::healthz))
         .route("/readyz", web::get().to(ops::readyz))
         .route("/metrics", web::get().to(ops::metrics))
@@ -250,20 +262,10 @@ fn routes(config: &mut web::ServiceConfig, chaos: bool) {
             web::resource("/digitaltwins/{id}/incomingrelationships")
                 .get(relationships::list_incoming),
         )
-        .service(web::resource("/digitaltwins/{id}/telemetry").post(telemetry::send))
-        .service(
-            web::resource("/digitaltwins/{id}/components/{component}/telemetry")
-                .post(telemetry::send_to_component),
-        )
         .service(
             web::resource("/query")
                 .app_data(json_config(QUERY_BODY_MAX_BYTES))
                 .post(query::query_twins),
-        )
-        .service(
-            web::resource("/telemetry/batch")
-                .app_data(web::PayloadConfig::new(BATCH_BODY_MAX_BYTES))
-                .post(telemetry::batch),
         )
         .service(web::resource("/eventroutes").get(eventroutes::list))
         .service(

@@ -12,6 +12,7 @@ use tracing::field::Empty;
 use tracing::Instrument;
 
 use super::error::ApiError;
+use super::trace::TRACEPARENT;
 use super::{AppState, API_VERSION};
 
 #[derive(Deserialize)]
@@ -20,8 +21,9 @@ struct VersionQuery {
     api_version: Option<String>,
 }
 
-/// The span of one request (method, route, twin, region, epoch, the caller's `traceparent`),
-/// its latency and status in the metrics, and a refusal of an `api-version` we do not speak.
+/// The span of one request (method, twin, region, epoch, the caller's `traceparent`, and the route
+/// once the router has matched it), its latency and status in the metrics, and a refusal of an
+/// `api-version` we do not speak.
 pub async fn observe(
     request: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -31,22 +33,18 @@ pub async fn observe(
         .app_data::<web::Data<AppState>>()
         .expect("the app carries its state")
         .clone();
-    // The pattern, not the path, so that metrics have one series per route.
-    let route = request
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     let method = request.method().clone();
     let meta = state.data_plane.log().meta();
     let span = tracing::info_span!(
         "request",
         method = %method,
-        route = %route,
+        route = Empty,
         twin_id = twin_id(request.path()),
         region = %meta.region,
         epoch = meta.epoch,
         traceparent = request
             .headers()
-            .get("traceparent")
+            .get(&TRACEPARENT)
             .and_then(|value| value.to_str().ok()),
         caller = Empty,
     );
@@ -60,10 +58,14 @@ pub async fn observe(
     }
     .instrument(span.clone())
     .await;
-    let status = match &outcome {
-        Ok(response) => response.status(),
-        Err(error) => error.as_response_error().status_code(),
+    let (status, route) = match &outcome {
+        // The pattern, not the path, so that metrics have one series per route. Asked once the
+        // router has matched, it is a lookup; before, it would run the router's match again.
+        Ok(response) => (response.status(), response.request().match_pattern()),
+        Err(error) => (error.as_response_error().status_code(), None),
     };
+    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
     let elapsed = started.elapsed();
     state.metrics.observe(&method, &route, status, elapsed);
     span.in_scope(|| {

@@ -1,11 +1,16 @@
 //! Telemetry in: ADT's per-twin and per-component POSTs, and twinlog's NDJSON batch. Every
 //! reply comes only once the events it accepts are durable.
 
-use actix_web::http::header::{self, HeaderMap};
+use std::borrow::Cow;
+use std::collections::VecDeque;
+
+use actix_web::http::header::{self, HeaderMap, HeaderName};
 use actix_web::{web, HttpRequest, HttpResponse};
-use futures_util::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::region::Dispatched;
+use twinlog_actors::twin::TwinState;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorResponse};
@@ -14,6 +19,9 @@ use super::AppState;
 
 const MESSAGE_ID_HEADER: &str = "Message-Id";
 const SOURCE_TIME_HEADER: &str = "Telemetry-Source-Time";
+// The same names, ready to look up: a `&str` key is parsed into a name on every lookup.
+static MESSAGE_ID: HeaderName = HeaderName::from_static("message-id");
+static SOURCE_TIME: HeaderName = HeaderName::from_static("telemetry-source-time");
 const NDJSON: &str = "application/x-ndjson";
 /// How many lines of one batch are in flight at once: enough to fill the log's group commits,
 /// and below a twin's outstanding-request limit (500), so one busy twin is not refused.
@@ -67,14 +75,14 @@ async fn send_from(
     body: Value,
 ) -> ApiResult {
     let message_id = headers
-        .get(MESSAGE_ID_HEADER)
+        .get(&MESSAGE_ID)
         .and_then(|value| value.to_str().ok())
         .filter(|value| !value.is_empty())
         .ok_or_else(|| {
             ApiError::invalid_argument(format!("the {MESSAGE_ID_HEADER} header is required"))
         })?;
     let source_time = headers
-        .get(SOURCE_TIME_HEADER)
+        .get(&SOURCE_TIME)
         .map(|value| check_source_time(SOURCE_TIME_HEADER, value.to_str().unwrap_or("")))
         .transpose()?;
     traced(state, headers)
@@ -93,14 +101,18 @@ fn check_source_time<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiErro
         })
 }
 
-/// One line of a batch.
+/// One line of a batch. Its text borrows from the body unless it holds escapes.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct BatchLine {
-    twin_id: String,
-    message_id: String,
-    source_time: Option<String>,
-    component: Option<String>,
+struct BatchLine<'a> {
+    #[serde(borrow)]
+    twin_id: Cow<'a, str>,
+    #[serde(borrow)]
+    message_id: Cow<'a, str>,
+    #[serde(borrow)]
+    source_time: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    component: Option<Cow<'a, str>>,
     data: Value,
 }
 
@@ -150,29 +162,33 @@ pub async fn batch(
         .map(|(index, line)| (index + 1, parse_line(line)));
     // One request, one trace context: every line's event records the request's traceparent.
     let data_plane = traced(&state, request.headers());
-    let outcomes: Vec<(usize, Result<(), ApiError>)> = stream::iter(lines)
-        .map(|(line, parsed)| {
-            let data_plane = data_plane.clone();
-            async move {
-                let sent = match parsed {
-                    Ok(event) => data_plane
-                        .send_telemetry(
-                            &event.twin_id,
-                            event.component.as_deref(),
-                            &event.message_id,
-                            event.source_time.as_deref(),
-                            event.data,
-                        )
-                        .await
-                        .map_err(ApiError::from),
-                    Err(refusal) => Err(refusal),
-                };
-                (line, sent)
+    // Each line is dispatched to its twin as it is read, and its answer awaited in line order
+    // once the window is full: a twin gets its lines in line order, and the answers are a channel
+    // each, not a future per line.
+    let mut in_flight = VecDeque::with_capacity(BATCH_IN_FLIGHT_MAX);
+    let mut outcomes = Vec::new();
+    for (line, parsed) in lines {
+        if in_flight.len() == BATCH_IN_FLIGHT_MAX {
+            if let Some(oldest) = in_flight.pop_front() {
+                outcomes.push(answer(&data_plane, oldest).await);
             }
-        })
-        .buffered(BATCH_IN_FLIGHT_MAX)
-        .collect()
-        .await;
+        }
+        let dispatched = parsed.and_then(|event| {
+            let command = data_plane.telemetry(
+                event.component.as_deref(),
+                &event.message_id,
+                event.source_time.as_deref(),
+                event.data,
+            );
+            data_plane
+                .dispatch(&event.twin_id, command)
+                .map_err(ApiError::from)
+        });
+        in_flight.push_back((line, dispatched));
+    }
+    while let Some(oldest) = in_flight.pop_front() {
+        outcomes.push(answer(&data_plane, oldest).await);
+    }
     let mut report = BatchReport::default();
     for (line, outcome) in outcomes {
         match outcome {
@@ -188,9 +204,25 @@ pub async fn batch(
     Ok(HttpResponse::Ok().json(report))
 }
 
-fn parse_line(line: &[u8]) -> Result<BatchLine, ApiError> {
-    let event: BatchLine = serde_json::from_slice(line)
-        .map_err(|error| ApiError::invalid_argument(format!("not a telemetry line: {error}")))?;
+/// The outcome of a line in flight, once its event is durable or refused.
+async fn answer(
+    data_plane: &DataPlane,
+    (line, dispatched): (usize, Result<Dispatched<TwinState>, ApiError>),
+) -> (usize, Result<(), ApiError>) {
+    let answered = match dispatched {
+        Ok(dispatched) => data_plane.answer(dispatched).await.map_err(ApiError::from),
+        Err(refusal) => Err(refusal),
+    };
+    (line, answered)
+}
+
+fn parse_line(line: &[u8]) -> Result<BatchLine<'_>, ApiError> {
+    let refused = |error: &dyn std::fmt::Display| {
+        ApiError::invalid_argument(format!("not a telemetry line: {error}"))
+    };
+    // One UTF-8 check for the whole line: parsed from a `str`, no string in it is checked again.
+    let line = std::str::from_utf8(line).map_err(|error| refused(&error))?;
+    let event: BatchLine = serde_json::from_str(line).map_err(|error| refused(&error))?;
     if event.message_id.is_empty() {
         return Err(ApiError::invalid_argument("messageId must not be empty"));
     }
@@ -216,5 +248,6 @@ mod tests {
                 .contains("sourceTime")
         );
         assert!(refused(b"{").contains("not a telemetry line"));
+        assert!(refused(b"{\"twinId\":\"\xff\"}").contains("not a telemetry line"));
     }
 }

@@ -4,12 +4,13 @@
 //! A header of the wrong shape is ignored, never refused: Trace Context asks a receiver that
 //! cannot parse it to go on as if there were none, and ADT's clients send it on every call.
 
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, HeaderName};
 use twinlog_actors::data_plane::DataPlane;
 
 use super::AppState;
 
-const TRACEPARENT: &str = "traceparent";
+/// A name ready to look up: a `&str` key is parsed into a name on every lookup.
+pub(super) static TRACEPARENT: HeaderName = HeaderName::from_static("traceparent");
 
 /// `version-traceid-parentid-flags`, the fields version 00 defines.
 const TRACEPARENT_CHARS: usize = 55;
@@ -21,7 +22,7 @@ pub(super) fn traced(state: &AppState, headers: &HeaderMap) -> DataPlane {
 }
 
 fn traceparent(headers: &HeaderMap) -> Option<&str> {
-    let mut values = headers.get_all(TRACEPARENT);
+    let mut values = headers.get_all(&TRACEPARENT);
     let value = values.next()?;
     // Trace Context: more than one traceparent is no trace context at all.
     if values.next().is_some() {
@@ -63,7 +64,7 @@ fn checked(value: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use actix_web::http::header::{HeaderName, HeaderValue};
+    use actix_web::http::header::HeaderValue;
 
     use super::*;
 
@@ -95,7 +96,7 @@ mod tests {
 
     #[test]
     fn two_traceparent_headers_are_none() {
-        let name = HeaderName::from_static(TRACEPARENT);
+        let name = TRACEPARENT.clone();
         let mut headers = HeaderMap::new();
         assert_eq!(traceparent(&headers), None);
         headers.insert(name.clone(), HeaderValue::from_static(VALID));

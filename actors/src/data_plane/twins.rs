@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::error::DataPlaneError;
 use super::{now_ms, DataPlane, Versioned};
+use crate::region::Dispatched;
 use crate::twin::{
     relationship_target_id, DeleteRelationship, DeleteTwin, IfMatch, PatchRelationship, PatchTwin,
     ReplaceRelationship, ReplaceTwin, SendTelemetry, TwinCommand, TwinError, TwinState,
@@ -46,14 +47,19 @@ impl DataPlane {
         read: impl Fn(&TwinState) -> Result<R, TwinError> + Send + Sync + 'static,
     ) -> Result<R, DataPlaneError> {
         check_twin_id(id)?;
-        let command = match (command, &self.traceparent) {
-            (Some(command), Some(traceparent)) => Some(TwinCommand::Traced {
+        let command = command.map(|command| self.with_trace(command));
+        Ok(self.supervisor.request(id, command, read).await??)
+    }
+
+    /// `command`, recording this handle's `traceparent` if it has one.
+    fn with_trace(&self, command: TwinCommand) -> TwinCommand {
+        match &self.traceparent {
+            Some(traceparent) => TwinCommand::Traced {
                 traceparent: traceparent.to_string(),
                 command: Box::new(command),
-            }),
-            (command, _) => command,
-        };
-        Ok(self.supervisor.request(id, command, read).await??)
+            },
+            None => command,
+        }
     }
 
     pub async fn get_twin(&self, id: &str) -> Result<Versioned, DataPlaneError> {
@@ -275,13 +281,41 @@ impl DataPlane {
         source_time: Option<&str>,
         body: Value,
     ) -> Result<(), DataPlaneError> {
-        let command = TwinCommand::SendTelemetry(SendTelemetry {
+        let command = self.telemetry(component, message_id, source_time, body);
+        self.on_twin(id, Some(command), |_| Ok(())).await
+    }
+
+    /// Sends `command` to twin `id` at once; [`DataPlane::answer`] waits for its outcome. For a
+    /// caller that keeps many commands in flight (the NDJSON batch): each twin gets its commands
+    /// in the order they are dispatched.
+    pub fn dispatch(
+        &self,
+        id: &str,
+        command: TwinCommand,
+    ) -> Result<Dispatched<TwinState>, DataPlaneError> {
+        check_twin_id(id)?;
+        Ok(self.supervisor.dispatch(id, self.with_trace(command)))
+    }
+
+    /// Waits until a dispatched command's events are durable, or says why none are.
+    pub async fn answer(&self, dispatched: Dispatched<TwinState>) -> Result<(), DataPlaneError> {
+        Ok(self.supervisor.answer(dispatched).await?)
+    }
+
+    /// The command that sends telemetry to a twin, as [`DataPlane::send_telemetry`] does.
+    pub fn telemetry(
+        &self,
+        component: Option<&str>,
+        message_id: &str,
+        source_time: Option<&str>,
+        body: Value,
+    ) -> TwinCommand {
+        TwinCommand::SendTelemetry(SendTelemetry {
             message_id: message_id.to_owned(),
             source_time: source_time.map(str::to_owned),
             component: component.map(str::to_owned),
             body,
             models: self.models.snapshot(),
-        });
-        self.on_twin(id, Some(command), |_| Ok(())).await
+        })
     }
 }

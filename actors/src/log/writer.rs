@@ -109,7 +109,8 @@ impl LogWriter {
         let txn = self.db.begin_write()?;
         let time_ms = super::wall_clock_ms().max(self.head.time_ms);
         let mut head = self.head;
-        let mut touched: FxHashMap<Arc<str>, TwinHead> = FxHashMap::default();
+        let mut touched: FxHashMap<Arc<str>, TwinHead> =
+            FxHashMap::with_capacity_and_hasher(events, Default::default());
         let mut buffer = Vec::with_capacity(256);
         let mut acks = Vec::with_capacity(requests.len());
         {

@@ -84,7 +84,9 @@ impl ReadModel {
         let state = &mut self.streams[at];
         if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
-            state.apply(event);
+            // Queries never de-duplicate telemetry, so its message id stays out of the state.
+            let version = state.version() + 1;
+            state.apply_record(version, event);
             return;
         }
         let before = Footprint::of(state, event);

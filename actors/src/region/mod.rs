@@ -12,7 +12,7 @@ mod twin_actor;
 use std::sync::Arc;
 
 pub use policy::{restart_limit, RestartLimit, RestartPolicy};
-pub use supervisor::{RegionOptions, RegionSupervisor, SupervisorStats, TwinFailure};
+pub use supervisor::{Dispatched, RegionOptions, RegionSupervisor, SupervisorStats, TwinFailure};
 
 use crate::aggregate::Aggregate;
 use twinlog_migrations::Event;

@@ -16,6 +16,7 @@ use tokio::sync::oneshot;
 use super::policy::RestartPolicy;
 use super::twin_actor::{Outcome, Render, StopReason, TwinActor, TwinRequest};
 use super::TwinAggregate;
+use crate::aggregate::Aggregate;
 use crate::log::{AppendError, EventLog};
 
 /// How the region runs its twins.
@@ -193,6 +194,22 @@ impl Shared {
     }
 }
 
+/// A command [`RegionSupervisor::dispatch`]ed to a twin, whose answer is awaited with
+/// [`RegionSupervisor::answer`]. It keeps the command, to send it again should its actor fail
+/// before handling it.
+pub struct Dispatched<A: TwinAggregate> {
+    twin_id: String,
+    command: A::Command,
+    sent: Sent<A>,
+}
+
+/// An attempt to hand a request to an actor: the receiver of its answer, `None` if no actor can
+/// take it yet, or why it was refused at once.
+type Sent<A> = Result<Option<oneshot::Receiver<Outcome<A>>>, TwinFailure<<A as Aggregate>::Error>>;
+
+/// A request's answer as its caller sees it: what its read gave, or why it failed.
+type Settled<A> = Result<Box<dyn Any + Send>, TwinFailure<<A as Aggregate>::Error>>;
+
 /// The region's twins. Cheap to clone.
 pub struct RegionSupervisor<A: TwinAggregate> {
     shared: Arc<Shared>,
@@ -280,60 +297,22 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
         let render: Render<A> =
             Arc::new(move |state: &A| Box::new(read(state)) as Box<dyn Any + Send>);
         for _ in 0..REQUEST_ATTEMPTS_MAX {
-            let addr = match self.address(twin_id) {
-                Ok(Some(addr)) => addr,
-                Ok(None) => {
+            let outcome = match self.send(twin_id, command.clone(), render.clone())? {
+                Some(outcome) => outcome.await,
+                None => {
                     tokio::time::sleep(self.shared.options.restart.backoff_initial).await;
                     continue;
                 }
-                Err(failure) => return Err(failure),
             };
-            let (reply, outcome) = oneshot::channel();
-            let request = TwinRequest {
-                command: command.clone(),
-                render: render.clone(),
-                reply,
-            };
-            match addr.try_send(request) {
-                Ok(()) => {}
-                Err(actix::prelude::SendError::Full(_)) => {
-                    return Err(TwinFailure::Busy {
-                        twin_id: twin_id.to_owned(),
-                        outstanding_max: self.shared.options.outstanding_max,
-                    });
-                }
-                Err(actix::prelude::SendError::Closed(_)) => continue,
-            }
-            match outcome.await {
-                Ok(Outcome::Done(value)) => {
-                    return Ok(*value
-                        .downcast::<R>()
-                        .expect("a request's read returns its own type"));
-                }
-                Ok(Outcome::Rejected(error)) => return Err(TwinFailure::Rejected(error)),
-                Ok(Outcome::Panicked) => {
-                    return Err(TwinFailure::Panicked {
-                        twin_id: twin_id.to_owned(),
+            match self.settle(twin_id, outcome) {
+                Some(settled) => {
+                    return settled.map(|value| {
+                        *value
+                            .downcast::<R>()
+                            .expect("a request's read returns its own type")
                     })
                 }
-                Ok(Outcome::Failed(source)) => {
-                    return Err(TwinFailure::Storage {
-                        twin_id: twin_id.to_owned(),
-                        source,
-                    });
-                }
-                Ok(Outcome::Busy) => {
-                    return Err(TwinFailure::Busy {
-                        twin_id: twin_id.to_owned(),
-                        outstanding_max: self.shared.options.outstanding_max,
-                    })
-                }
-                // Never handled (bounced by a failing actor, or dropped from the mailbox of one that
-                // stopped: an actor stops only once every request it handled has its reply), so
-                // it is safe to send again.
-                Ok(Outcome::Bounced | Outcome::ReadAgain) | Err(_) => {
-                    tokio::time::sleep(self.shared.options.restart.backoff_initial).await;
-                }
+                None => tokio::time::sleep(self.shared.options.restart.backoff_initial).await,
             }
         }
         Err(TwinFailure::Unavailable {
@@ -342,11 +321,91 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
         })
     }
 
+    /// Sends `command` to `twin_id` at once and returns without waiting for its answer, which
+    /// [`RegionSupervisor::answer`] gives: for a caller that keeps many commands in flight, each
+    /// twin getting its own in the order they are dispatched.
+    pub fn dispatch(&self, twin_id: &str, command: A::Command) -> Dispatched<A> {
+        let render: Render<A> = Arc::new(|_: &A| Box::new(()) as Box<dyn Any + Send>);
+        let sent = self.send(twin_id, Some(command.clone()), render);
+        Dispatched {
+            twin_id: twin_id.to_owned(),
+            command,
+            sent,
+        }
+    }
+
+    /// Waits for the answer to a dispatched command: once its events are durable, or why none
+    /// are. One that its actor never handled is sent again, as [`RegionSupervisor::request`] does.
+    pub async fn answer(&self, dispatched: Dispatched<A>) -> Result<(), TwinFailure<A::Error>> {
+        let Dispatched {
+            twin_id,
+            command,
+            sent,
+        } = dispatched;
+        if let Some(outcome) = sent? {
+            if let Some(settled) = self.settle(&twin_id, outcome.await) {
+                return settled.map(drop);
+            }
+        }
+        self.request(&twin_id, Some(command), |_| ()).await
+    }
+
+    /// One attempt: the request handed to the twin's actor, whose answer comes through the
+    /// receiver (`None`: no actor can take it yet, wait and try again).
+    fn send(&self, twin_id: &str, command: Option<A::Command>, render: Render<A>) -> Sent<A> {
+        let Some(addr) = self.address(twin_id)? else {
+            return Ok(None);
+        };
+        let (reply, outcome) = oneshot::channel();
+        let request = TwinRequest {
+            command,
+            render,
+            reply,
+        };
+        match addr.try_send(request) {
+            Ok(()) => Ok(Some(outcome)),
+            Err(actix::prelude::SendError::Full(_)) => Err(TwinFailure::Busy {
+                twin_id: twin_id.to_owned(),
+                outstanding_max: self.shared.options.outstanding_max,
+            }),
+            Err(actix::prelude::SendError::Closed(_)) => Ok(None),
+        }
+    }
+
+    /// What an attempt's answer means for the caller (`None`: it was never handled, and is safe
+    /// to send again).
+    fn settle(
+        &self,
+        twin_id: &str,
+        outcome: Result<Outcome<A>, oneshot::error::RecvError>,
+    ) -> Option<Settled<A>> {
+        let failure = match outcome {
+            Ok(Outcome::Done(value)) => return Some(Ok(value)),
+            Ok(Outcome::Rejected(error)) => TwinFailure::Rejected(error),
+            Ok(Outcome::Panicked) => TwinFailure::Panicked {
+                twin_id: twin_id.to_owned(),
+            },
+            Ok(Outcome::Failed(source)) => TwinFailure::Storage {
+                twin_id: twin_id.to_owned(),
+                source,
+            },
+            Ok(Outcome::Busy) => TwinFailure::Busy {
+                twin_id: twin_id.to_owned(),
+                outstanding_max: self.shared.options.outstanding_max,
+            },
+            // Never handled (bounced by a failing actor, or dropped from the mailbox of one that
+            // stopped: an actor stops only once every request it handled has its reply).
+            Ok(Outcome::Bounced | Outcome::ReadAgain) | Err(_) => return None,
+        };
+        Some(Err(failure))
+    }
+
     /// The twin's running actor, starting one if there is none and its backoff has passed
     /// (`None`: wait and ask again).
     fn address(&self, twin_id: &str) -> Result<Option<Addr<TwinActor<A>>>, TwinFailure<A::Error>> {
         let mut shard = self.shared.shard(twin_id);
-        let now = Instant::now();
+        // Asked only off the path of a running twin, which needs no clock.
+        let now = Instant::now;
         let delay = match shard.get(twin_id) {
             Some(Slot {
                 state: SlotState::Running(addr),
@@ -366,6 +425,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
                 restarts,
                 ..
             }) => {
+                let now = now();
                 if now < *until {
                     return Err(TwinFailure::Quarantined {
                         twin_id: twin_id.to_string(),
@@ -383,7 +443,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
             Some(Slot {
                 state: SlotState::Restarting { not_before },
                 ..
-            }) => not_before.saturating_duration_since(now),
+            }) => not_before.saturating_duration_since(now()),
             None => Duration::ZERO,
         };
         // Only a start allocates the twin's id: a running twin is found by `&str`.

@@ -130,6 +130,38 @@ fn quick_restarts() -> RegionOptions {
 }
 
 #[test]
+fn commands_dispatched_at_once_reach_their_twin_in_order_even_across_a_restart() {
+    use CounterCommand::{Add, Panic};
+    with_region(quick_restarts(), |region, log| async move {
+        let commands = [Add(1), Add(2), Add(0), Add(3), Panic, Add(4), Add(5)];
+        // All in flight before the first answer: those behind the panic are handed back by the
+        // failing actor, and sent again to its successor when their answer is awaited.
+        let dispatched: Vec<_> = commands.iter().map(|c| region.dispatch("t", *c)).collect();
+        let mut answers = Vec::new();
+        for one in dispatched {
+            answers.push(region.answer(one).await);
+        }
+        for (i, answer) in answers.iter().enumerate() {
+            match i {
+                2 => assert!(matches!(answer, Err(TwinFailure::Rejected(Refused)))),
+                4 => assert!(matches!(answer, Err(TwinFailure::Panicked { .. }))),
+                _ => assert!(answer.is_ok(), "command {i}: {answer:?}"),
+            }
+        }
+        let stream: Vec<String> = log
+            .twin_stream("t", 1)
+            .unwrap()
+            .iter()
+            .map(|stored| match stored.decode().unwrap().event().unwrap() {
+                Event::Telemetry { data, .. } => data,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(stream, ["1", "2", "3", "4", "5"]);
+    });
+}
+
+#[test]
 fn ten_thousand_twins_with_one_percent_panics_lose_nothing_else() {
     const TWINS: u64 = 10_000;
     const COMMANDS_PER_TWIN: u64 = 3;

@@ -206,7 +206,8 @@ impl TwinState {
             message_id: command.message_id,
             source_time: command.source_time,
             component: command.component,
-            data: command.body.to_string(),
+            // Straight into a buffer: `Display` would go through a formatter for every token.
+            data: serde_json::to_string(&command.body).expect("a JSON value serialises"),
         }])
     }
 

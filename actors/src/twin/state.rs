@@ -61,11 +61,12 @@ pub struct Relationship {
     pub(super) updated_ms: u64,
 }
 
-/// The last [`TELEMETRY_DEDUP_IDS_MAX`] `Message-Id`s, oldest first, and the same as a set.
+/// The last [`TELEMETRY_DEDUP_IDS_MAX`] `Message-Id`s, oldest first, and the same as a set. The
+/// two share each id's one allocation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct TelemetryWindow {
-    order: VecDeque<String>,
-    seen: HashSet<String>,
+    order: VecDeque<Arc<str>>,
+    seen: HashSet<Arc<str>>,
 }
 
 impl TelemetryWindow {
@@ -74,10 +75,11 @@ impl TelemetryWindow {
     }
 
     pub(super) fn remember(&mut self, message_id: &str) {
-        if !self.seen.insert(message_id.to_owned()) {
+        let message_id: Arc<str> = Arc::from(message_id);
+        if !self.seen.insert(message_id.clone()) {
             return;
         }
-        self.order.push_back(message_id.to_owned());
+        self.order.push_back(message_id);
         if self.order.len() > TELEMETRY_DEDUP_IDS_MAX {
             if let Some(oldest) = self.order.pop_front() {
                 self.seen.remove(&oldest);
