@@ -193,13 +193,8 @@ fn create_graph(dir: &Path) {
     let system = System::new();
     let arbiters: Vec<Arbiter> = (0..2).map(|_| Arbiter::new()).collect();
     system.block_on(async {
-        let log = EventLog::open(dir, LogOptions::new("bench")).unwrap();
-        let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let plane = DataPlane::start(log, RegionOptions::new("bench"), handles).unwrap();
-        plane
-            .upload_models(support::realestatecore_models())
-            .await
-            .unwrap();
+        let plane =
+            support::realestatecore_plane(dir, RegionOptions::new("bench"), &arbiters).await;
         let registry = ReadModel::rebuild(plane.log()).unwrap();
         let (twins, relationships) = graph();
         let bodies: Vec<(String, Value)> = twins

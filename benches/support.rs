@@ -2,7 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use actix::Arbiter;
 use serde_json::Value;
+use twinlog_actors::data_plane::DataPlane;
+use twinlog_actors::log::{EventLog, LogOptions};
+use twinlog_actors::region::RegionOptions;
 
 /// A RealEstateCore equipment model with fifteen properties of simple schemas and no components.
 pub const EQUIPMENT_MODEL: &str = "dtmi:digitaltwins:rec_3_3:asset:AccessControlEquipment;1";
@@ -47,4 +51,21 @@ pub fn equipment_twin(n: u64) -> Value {
         "commissionDate": "2024-02-03",
         "maintenanceInterval": "P6M"
     })
+}
+
+/// A data plane over the log in `dir` (created if new) for `options.region`, its twin actors on
+/// `arbiters`, with every RealEstateCore model uploaded.
+pub async fn realestatecore_plane(
+    dir: &Path,
+    options: RegionOptions,
+    arbiters: &[Arbiter],
+) -> DataPlane {
+    let log = EventLog::open(dir, LogOptions::new(&options.region)).expect("open the log");
+    let handles = arbiters.iter().map(Arbiter::handle).collect();
+    let plane = DataPlane::start(log, options, handles).expect("start the data plane");
+    plane
+        .upload_models(realestatecore_models())
+        .await
+        .expect("upload RealEstateCore");
+    plane
 }

@@ -13,7 +13,7 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use serde_json::{json, Value};
 use tokio::sync::{mpsc, oneshot};
 use twinlog_actors::data_plane::DataPlane;
-use twinlog_actors::log::{EventLog, LogOptions, NewEvent};
+use twinlog_actors::log::{EventLog, NewEvent};
 use twinlog_actors::region::RegionOptions;
 use twinlog_migrations::Event;
 
@@ -41,13 +41,8 @@ fn region(twins: u64) -> Region {
     let system = System::new();
     let arbiters: Vec<Arbiter> = (0..2).map(|_| Arbiter::new()).collect();
     let plane = system.block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("bench")).unwrap();
-        let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let plane = DataPlane::start(log, RegionOptions::new("bench"), handles).unwrap();
-        plane
-            .upload_models(support::realestatecore_models())
-            .await
-            .unwrap();
+        let plane =
+            support::realestatecore_plane(dir.path(), RegionOptions::new("bench"), &arbiters).await;
         let mut tasks = Vec::new();
         for client in 0..CLIENTS {
             let plane = plane.clone();

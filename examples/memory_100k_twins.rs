@@ -10,8 +10,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use actix::{Arbiter, System};
-use twinlog_actors::data_plane::DataPlane;
-use twinlog_actors::log::{EventLog, LogOptions};
 use twinlog_actors::region::RegionOptions;
 
 #[global_allocator]
@@ -35,11 +33,8 @@ fn main() {
     let system = System::new();
     let arbiters: Vec<Arbiter> = (0..2).map(|_| Arbiter::new()).collect();
     system.block_on(async {
-        let log = EventLog::open(dir.path(), LogOptions::new("memory")).expect("open the log");
         let options = RegionOptions { idle_timeout: Duration::from_secs(3600), ..RegionOptions::new("memory") };
-        let handles = arbiters.iter().map(Arbiter::handle).collect();
-        let plane = DataPlane::start(log, options, handles).expect("start the data plane");
-        plane.upload_models(support::realestatecore_models()).await.expect("upload RealEstateCore");
+        let plane = support::realestatecore_plane(dir.path(), options, &arbiters).await;
         let baseline_mib = resident_mib();
         let started = Instant::now();
         let mut clients = Vec::new();

@@ -401,4 +401,4 @@ impl From<FormatError> for OpenError {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

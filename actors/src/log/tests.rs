@@ -25,7 +25,8 @@ fn options() -> LogOptions {
     }
 }
 
-fn runtime() -> tokio::runtime::Runtime {
+/// A runtime for tests that drive the log (and what follows it) from async code.
+pub(crate) fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -15,15 +15,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 
 use twinlog_migrations::Event;
 
+use crate::log::tests::runtime;
 use crate::log::{EventLog, LogOptions, NewEvent};
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 fn open_log(dir: &std::path::Path) -> EventLog {
     EventLog::open(dir, LogOptions::new("test")).unwrap()
