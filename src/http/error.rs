@@ -11,6 +11,7 @@ use actix_web::middleware::{ErrorHandlerResponse, Next};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use serde::Serialize;
 use twinlog_actors::data_plane::DataPlaneError;
+use twinlog_actors::feed::FilterError;
 use twinlog_actors::query::QueryError;
 use twinlog_actors::read_model::{EvalError, QueryRunError};
 use twinlog_actors::routes::RouteError;
@@ -192,6 +193,18 @@ impl From<QueryRunError> for ApiError {
 impl From<TokenError> for ApiError {
     fn from(error: TokenError) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "BadRequest", error.to_string())
+    }
+}
+
+/// A route filter given as the `filter` parameter (a route's own filter comes as a
+/// [`RouteError`]).
+impl From<FilterError> for ApiError {
+    fn from(error: FilterError) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            error.code(),
+            format!("filter: {error}"),
+        )
     }
 }
 

@@ -67,12 +67,7 @@ pub async fn feed(
     let log = state.data_plane.log().clone();
     let after_lsn = after_lsn(&query, request.headers(), || log.head().lsn)?;
     let filter = match query.filter.as_deref() {
-        Some(text) => Filter::parse(text).map_err(|error| ApiError {
-            status: actix_web::http::StatusCode::BAD_REQUEST,
-            code: error.code(),
-            message: format!("filter: {error}"),
-            retry_after_s: None,
-        })?,
+        Some(text) => Filter::parse(text)?,
         None => Filter::everything(),
     };
     let (events, drained) = mpsc::channel(CHANNEL_EVENTS_MAX);
