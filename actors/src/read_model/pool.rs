@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::background::lower_thread_priority;
+use crate::background::{lower_thread_priority, BackgroundClass};
 
 use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 
@@ -16,7 +16,8 @@ use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 /// only wait on the lock, ahead of the follower.
 pub const QUERY_THREADS_DEFAULT: usize = 1;
 
-/// Runs queries against a [`SharedReadModel`] on threads of its own, at [`BACKGROUND_THREAD_NICE`].
+/// Runs queries against a [`SharedReadModel`] on threads of its own, in
+/// [`BackgroundClass::Nice`].
 pub struct QueryPool {
     threads: rayon::ThreadPool,
     model: Arc<SharedReadModel>,
@@ -28,7 +29,7 @@ impl QueryPool {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|at| format!("query-{at}"))
-            .start_handler(|_| lower_thread_priority("query"))
+            .start_handler(|_| lower_thread_priority("query", BackgroundClass::Nice))
             // Without a handler, rayon aborts the process on a panic; the query's caller is
             // told instead (its answer's sender is dropped).
             .panic_handler(|_| tracing::error!("a query panicked during evaluation"))

@@ -1,0 +1,18 @@
+use super::{lower_thread_priority, BackgroundClass};
+
+#[cfg(target_os = "linux")]
+#[test]
+fn an_idle_thread_runs_under_sched_idle_and_leaves_its_process_alone() {
+    // SAFETY: reads the calling thread's policy only.
+    let policy = || unsafe { libc::sched_getscheduler(0) };
+    let before = policy();
+    let lowered = std::thread::spawn(move || {
+        lower_thread_priority("test", BackgroundClass::Idle);
+        policy()
+    })
+    .join()
+    .unwrap();
+    assert_eq!(lowered, libc::SCHED_IDLE);
+    assert_eq!(policy(), before);
+    assert_ne!(before, libc::SCHED_IDLE);
+}
