@@ -1,5 +1,7 @@
 //! One committed record folded into the read model: the twin or registry state through its own
 //! aggregate, then the indexes and the twin's top-level layout moved by what the record changed.
+//! What a snapshot still shares is copied before it changes (`Arc::make_mut`, and `imbl`'s own
+//! path copies), so that a snapshot never sees a later record.
 
 use std::sync::Arc;
 
@@ -7,7 +9,7 @@ use twinlog_dtdl::Dtmi;
 use twinlog_migrations::Event;
 
 use super::top_level::TopLevel;
-use super::{ReadModel, ReadModelError};
+use super::{ReadModel, ReadModelError, Stream};
 use crate::aggregate::Aggregate;
 use crate::models::MODELS_STREAM;
 use crate::twin::TwinState;
@@ -61,7 +63,7 @@ impl ReadModel {
             return Err(ReadModelError::OutOfOrder { expected_lsn, lsn });
         }
         if twin_id == MODELS_STREAM {
-            self.models.apply(event);
+            Arc::make_mut(&mut self.models).apply(event);
         } else {
             self.apply_twin(twin_id, event);
         }
@@ -74,14 +76,17 @@ impl ReadModel {
             Some((key, &at)) => (key.clone(), at),
             None => {
                 let key: Arc<str> = Arc::from(twin_id);
-                self.streams.push(TwinState::new(key.clone()));
-                self.top_levels.push(TopLevel::default());
+                self.streams.push_back(Arc::new(Stream {
+                    top_level: TopLevel::default(),
+                    state: TwinState::new(key.clone()),
+                }));
                 let at = self.streams.len() - 1;
                 self.positions.insert(key.clone(), at);
                 (key, at)
             }
         };
-        let state = &mut self.streams[at];
+        let stream = Arc::make_mut(&mut self.streams[at]);
+        let state = &mut stream.state;
         if matches!(event.untraced(), Event::Telemetry { .. }) {
             // Telemetry changes no index, but it is a version of the stream, which ETags count.
             // Queries never de-duplicate telemetry, so its message id stays out of the state.
@@ -92,7 +97,7 @@ impl ReadModel {
         let before = Footprint::of(state, event);
         state.apply(event);
         let after = Footprint::of(state, event);
-        self.top_levels[at] = state.twin().map_or_else(TopLevel::default, |twin| {
+        stream.top_level = state.twin().map_or_else(TopLevel::default, |twin| {
             TopLevel::of(twin.content(), &mut self.property_names)
         });
         if before != after {
@@ -117,13 +122,17 @@ impl ReadModel {
                 .iter()
                 .any(|(id, to)| id == relationship_id && to == target);
             if !kept {
-                self.incoming
-                    .remove(target.as_str(), &(twin_id.clone(), relationship_id.clone()));
+                self.incoming.remove(
+                    target.as_str(),
+                    &(twin_id.clone(), Arc::from(relationship_id.as_str())),
+                );
             }
         }
         for (relationship_id, target) in after.relationships {
-            self.incoming
-                .insert(Arc::from(target), (twin_id.clone(), relationship_id));
+            self.incoming.insert(
+                Arc::from(target),
+                (twin_id.clone(), Arc::from(relationship_id)),
+            );
         }
     }
 }

@@ -1,6 +1,10 @@
+//! The read model against the data plane it follows: what a rebuild shows, its indexes, and
+//! snapshots that later records leave alone. `sharing`: the follower, snapshots shared with
+//! queries, and the query threads.
+
+mod sharing;
+
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use twinlog_dtdl::Dtmi;
@@ -9,7 +13,6 @@ use twinlog_migrations::Event;
 use super::*;
 use crate::data_plane::tests::{twin, with_plane};
 use crate::data_plane::DataPlane;
-use crate::log::{EventLog, LogOptions};
 
 const SENSOR: &str = "dtmi:example:Sensor;1";
 const ROOM: &str = "dtmi:example:Room;1";
@@ -75,6 +78,15 @@ async fn build_graph(plane: &DataPlane) {
         .send_telemetry("sensor-1", None, "m1", None, json!({"temperature": 21.0}))
         .await
         .unwrap();
+}
+
+/// Deletes twin `sensor-2`, and first the relationship that targets it.
+async fn delete_sensor_2(plane: &DataPlane) {
+    plane
+        .delete_relationship("meeting-1", "r3", None)
+        .await
+        .unwrap();
+    plane.delete_twin("sensor-2", None).await.unwrap();
 }
 
 fn dtmi(text: &str) -> Dtmi {
@@ -153,11 +165,7 @@ fn is_of_model_follows_inheritance_unless_exact() {
 fn deleted_twins_and_relationships_leave_the_indexes() {
     with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
         build_graph(&plane).await;
-        plane
-            .delete_relationship("meeting-1", "r3", None)
-            .await
-            .unwrap();
-        plane.delete_twin("sensor-2", None).await.unwrap();
+        delete_sensor_2(&plane).await;
         plane
             .delete_relationship("room-1", "r1", None)
             .await
@@ -185,61 +193,6 @@ fn deleted_twins_and_relationships_leave_the_indexes() {
     });
 }
 
-/// Writes the sensor `id` and waits, `wait_max` at most, until `follower`'s model reflects the
-/// log's head: how long that took.
-async fn write_and_wait(
-    plane: &DataPlane,
-    follower: &ReadModelFollower,
-    id: &str,
-    wait_max: Duration,
-) -> Duration {
-    plane
-        .put_twin(id, twin(SENSOR, "reading", 1.0), true)
-        .await
-        .unwrap();
-    let head_lsn = plane.log().head().lsn;
-    let started = Instant::now();
-    while follower.model().lsn() < head_lsn {
-        assert!(
-            started.elapsed() < wait_max,
-            "the follower is still behind LSN {head_lsn} after {wait_max:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    started.elapsed()
-}
-
-#[test]
-fn the_follower_catches_up_with_new_writes_quickly() {
-    /// Far above the 100 ms target, so that a loaded test machine does not fail the test.
-    const CATCH_UP_WAIT_MAX: Duration = Duration::from_secs(5);
-    with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
-        plane.upload_models(models()).await.unwrap();
-        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
-        let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
-        for round in 0..3 {
-            let id = format!("sensor-{round}");
-            write_and_wait(&plane, &follower, &id, CATCH_UP_WAIT_MAX).await;
-            let model = follower.model().read(ReadModel::clone).unwrap();
-            assert_eq!(model.lsn(), plane.log().head().lsn);
-            assert!(model.twin(&id).is_some(), "{id}");
-        }
-        let followed = follower.model().read(ReadModel::clone).unwrap();
-        drop(follower);
-        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
-        assert_eq!(followed.lsn(), rebuilt.lsn());
-        let documents = |model: &ReadModel| -> Vec<Value> {
-            let mut documents: Vec<Value> = model
-                .twins()
-                .map(|state| state.twin_document().unwrap())
-                .collect();
-            documents.sort_by_key(|document| document["$dtId"].to_string());
-            documents
-        };
-        assert_eq!(documents(&followed), documents(&rebuilt));
-    });
-}
-
 #[test]
 fn a_record_out_of_lsn_order_is_refused_and_changes_nothing() {
     let mut model = ReadModel::new();
@@ -256,113 +209,79 @@ fn a_record_out_of_lsn_order_is_refused_and_changes_nothing() {
     assert_eq!(model.twin_count(), 0);
 }
 
-#[test]
-fn the_follower_stops_and_lets_go_of_the_log_when_the_log_closes() {
-    const STOP_WAIT_MAX: Duration = Duration::from_secs(5);
-    let dir = tempfile::tempdir().unwrap();
-    let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-    let follower = ReadModelFollower::start(&log, ReadModel::new()).unwrap();
-    assert!(follower.is_following());
-    drop(log);
-    let started = Instant::now();
-    while follower.is_following() {
-        assert!(
-            started.elapsed() < STOP_WAIT_MAX,
-            "still following after {STOP_WAIT_MAX:?}"
-        );
-        std::thread::sleep(Duration::from_millis(1));
-    }
-    // The follower held only the log's reader, and its thread has dropped it.
-    EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-}
-
-/// The nice value of the calling thread, from `/proc/thread-self/stat` (its 19th field).
-fn own_nice() -> i32 {
-    let stat = std::fs::read_to_string("/proc/thread-self/stat").unwrap();
-    // The command name (field 2) may hold spaces; the fields after it do not.
-    let after_name = &stat[stat.rfind(')').unwrap() + 1..];
-    after_name
-        .split_whitespace()
-        .nth(16)
-        .unwrap()
-        .parse()
-        .unwrap()
-}
-
-#[test]
-fn queries_run_at_the_low_priority_and_a_panic_fails_only_its_own() {
-    let shared = Arc::new(SharedReadModel::new(ReadModel::new()));
-    let pool = QueryPool::start(shared, QUERY_THREADS_DEFAULT).unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .unwrap();
-    runtime.block_on(async {
-        let nice = pool.run(|_| own_nice()).await.unwrap();
-        assert_eq!(nice, crate::background::BACKGROUND_THREAD_NICE);
-        let panicked = pool.run(|_| -> u64 { panic!("a query that fails") }).await;
-        assert!(
-            matches!(panicked, Err(QueryRunError::Panicked)),
-            "{panicked:?}"
-        );
-        assert_eq!(pool.run(ReadModel::lsn).await.unwrap(), 0);
-    });
-}
-
-#[test]
-fn a_panic_while_applying_halts_the_model_for_queries() {
-    let shared = Arc::new(SharedReadModel::new(ReadModel::new()));
-    assert_eq!(shared.read(ReadModel::lsn).unwrap(), 0);
-    let applying = shared.clone();
-    let applied = std::thread::spawn(move || {
-        applying.apply(true, |model| {
-            model
-                .apply(1, "room-1", &Event::TwinDeleted { at_ms: 1 })
-                .unwrap();
+/// What queries can see of `model`: its LSN, each twin's document, ETag and relationships, the
+/// incoming and model indexes, and the registry's size.
+fn view(model: &ReadModel) -> Value {
+    let ids = ["room-1", "meeting-1", "sensor-1", "sensor-2"];
+    let twins: Vec<Value> = ids
+        .iter()
+        .map(|id| match model.twin(id) {
+            Some(state) => json!({
+                "document": state.twin_document().unwrap(),
+                "etag": state.existing().unwrap().etag(),
+                "relationships": state.relationship_documents(None).unwrap(),
+                "version": state.version(),
+            }),
+            None => Value::Null,
         })
+        .collect();
+    let incoming: Vec<Value> = ids.iter().map(|id| json!(incoming(model, id))).collect();
+    let of_models: Vec<Value> = [SENSOR, ROOM, MEETING_ROOM]
+        .iter()
+        .map(|id| json!(of_model(model, id, false)))
+        .collect();
+    json!({
+        "lsn": model.lsn(),
+        "twins": twins,
+        "incoming": incoming,
+        "of_models": of_models,
+        "twin_count": model.twin_count(),
+        "models": model.models().len(),
     })
-    .join();
-    assert!(
-        applied.is_err(),
-        "deleting a twin that never existed applied"
-    );
-    let read = shared.read(ReadModel::lsn);
-    assert!(
-        matches!(read, Err(QueryRunError::Halted { .. })),
-        "{read:?}"
-    );
 }
 
 #[test]
-fn the_follower_keeps_up_while_queries_hold_the_lock_back_to_back() {
-    /// How long each query holds the lock: longer than any query of the benchmark.
-    const QUERY_HOLD: Duration = Duration::from_millis(30);
-    /// Far above one query's hold plus one apply budget, so that a loaded test machine does not
-    /// fail the test; a follower kept out of the lock by the queries stays behind for good.
-    const LAG_MAX: Duration = Duration::from_secs(2);
+fn a_snapshot_never_sees_a_later_record() {
     with_plane(tempfile::tempdir().unwrap().path(), |plane| async move {
-        plane.upload_models(models()).await.unwrap();
-        let rebuilt = ReadModel::rebuild(plane.log()).unwrap();
-        let follower = ReadModelFollower::start(plane.log(), rebuilt).unwrap();
-        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let querying = {
-            let (model, stop) = (follower.model().clone(), stop.clone());
-            std::thread::spawn(move || {
-                let mut queries = 0;
-                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                    model.read(|_| std::thread::sleep(QUERY_HOLD)).unwrap();
-                    queries += 1;
-                }
-                queries
-            })
-        };
-        let mut lag_max = Duration::ZERO;
-        for n in 0..20 {
-            let lag = write_and_wait(&plane, &follower, &format!("sensor-{n}"), LAG_MAX).await;
-            lag_max = lag_max.max(lag);
+        build_graph(&plane).await;
+        delete_sensor_2(&plane).await;
+        let patch = json!([{"op": "add", "path": "/name", "value": "Lobby"}]);
+        plane.patch_twin("room-1", patch, None).await.unwrap();
+        plane
+            .put_twin("sensor-2", twin(SENSOR, "reading", 3.0), true)
+            .await
+            .unwrap();
+        plane
+            .send_telemetry("sensor-1", None, "m2", None, json!({"temperature": 22.0}))
+            .await
+            .unwrap();
+        let mut records = Vec::new();
+        for stored in plane.log().reader().replay_from(1) {
+            let stored = stored.unwrap();
+            let record = stored.decode().unwrap();
+            let event = record.event().unwrap();
+            records.push((record.header.lsn, record.header.twin_id.to_owned(), event));
         }
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        let queries = querying.join().unwrap();
-        assert!(queries > 0, "no query ran");
-        println!("{queries} queries held the lock; the follower lagged {lag_max:?} at most");
+        // One model goes through every record, keeping a snapshot after each; each snapshot
+        // must still show what a model of only the records up to it shows.
+        let mut model = ReadModel::new();
+        let mut snapshots = Vec::new();
+        for (lsn, twin_id, event) in &records {
+            model.apply(*lsn, twin_id, event).unwrap();
+            snapshots.push(model.clone());
+        }
+        for (at, snapshot) in snapshots.iter().enumerate() {
+            let mut alone = ReadModel::new();
+            for (lsn, twin_id, event) in &records[..=at] {
+                alone.apply(*lsn, twin_id, event).unwrap();
+            }
+            assert_eq!(
+                view(snapshot),
+                view(&alone),
+                "the snapshot at LSN {}",
+                at + 1
+            );
+        }
+        assert_eq!(view(&model), view(snapshots.last().unwrap()));
     });
 }
