@@ -53,49 +53,53 @@ impl Footprint {
 }
 
 impl ReadModel {
-    /// Folds in the record `lsn`, of stream `twin_id`. Records must come one by one in LSN order
-    /// from the first, as the log holds them (docs/design.md, "LSN"); any other is refused and
-    /// changes nothing. A record that does not apply to its stream means the log and the code
-    /// disagree, and panics (see [`Aggregate`]).
-    pub fn apply(&mut self, lsn: u64, twin_id: &str, event: &Event) -> Result<(), ReadModelError> {
+    /// Folds in the record `lsn`, version `twin_version` of stream `twin_id`. Records must come
+    /// one by one in LSN order from the first, as the log holds them (docs/design.md, "LSN"); any
+    /// other is refused and changes nothing. A record that does not apply to its stream means the
+    /// log and the code disagree, and panics (see [`Aggregate`]).
+    ///
+    /// Telemetry changes nothing a query reads, so only the model's LSN moves for it: nothing is
+    /// copied from a snapshot for it. Each change takes its stream version from its record, so
+    /// ETags still count the telemetry before it; a state's own `version()` counts the stream
+    /// only up to its last change.
+    pub fn apply(
+        &mut self,
+        lsn: u64,
+        twin_id: &str,
+        twin_version: u64,
+        event: &Event,
+    ) -> Result<(), ReadModelError> {
         let expected_lsn = self.lsn + 1;
         if lsn != expected_lsn {
             return Err(ReadModelError::OutOfOrder { expected_lsn, lsn });
         }
         if twin_id == MODELS_STREAM {
             Arc::make_mut(&mut self.models).apply(event);
-        } else {
-            self.apply_twin(twin_id, event);
+        } else if !matches!(event.untraced(), Event::Telemetry { .. }) {
+            self.apply_twin(twin_id, twin_version, event);
         }
         self.lsn = lsn;
         Ok(())
     }
 
-    fn apply_twin(&mut self, twin_id: &str, event: &Event) {
+    fn apply_twin(&mut self, twin_id: &str, twin_version: u64, event: &Event) {
         let (key, at) = match self.positions.get_key_value(twin_id) {
             Some((key, &at)) => (key.clone(), at),
             None => {
                 let key: Arc<str> = Arc::from(twin_id);
-                self.streams.push_back(Arc::new(Stream {
+                self.streams.push_back(Stream {
                     top_level: TopLevel::default(),
-                    state: TwinState::new(key.clone()),
-                }));
+                    state: Arc::new(TwinState::new(key.clone())),
+                });
                 let at = self.streams.len() - 1;
                 self.positions.insert(key.clone(), at);
                 (key, at)
             }
         };
-        let stream = Arc::make_mut(&mut self.streams[at]);
-        let state = &mut stream.state;
-        if matches!(event.untraced(), Event::Telemetry { .. }) {
-            // Telemetry changes no index, but it is a version of the stream, which ETags count.
-            // Queries never de-duplicate telemetry, so its message id stays out of the state.
-            let version = state.version() + 1;
-            state.apply_record(version, event);
-            return;
-        }
+        let stream = &mut self.streams[at];
+        let state = Arc::make_mut(&mut stream.state);
         let before = Footprint::of(state, event);
-        state.apply(event);
+        state.apply_record(twin_version, event);
         let after = Footprint::of(state, event);
         stream.top_level = state.twin().map_or_else(TopLevel::default, |twin| {
             TopLevel::of(twin.content(), &mut self.property_names)

@@ -29,7 +29,13 @@ fn apply_chunk(replay: &mut Replay, model: &mut ReadModel) -> Result<bool, ReadM
     for stored in replay.by_ref().take(PUBLISH_RECORDS_MAX) {
         let stored = stored?;
         let record = stored.decode()?;
-        model.apply(record.header.lsn, record.header.twin_id, &record.event()?)?;
+        let header = &record.header;
+        model.apply(
+            header.lsn,
+            header.twin_id,
+            header.twin_version,
+            &record.event()?,
+        )?;
         applied += 1;
     }
     Ok(applied == PUBLISH_RECORDS_MAX)

@@ -59,7 +59,7 @@ pub struct ReadModel {
     /// Every twin stream, deleted twins included: a stream goes on after its twin is deleted,
     /// and the ETags of a twin created again follow from the versions counted here. None is
     /// ever removed, so a stream's position never changes.
-    streams: Vector<Arc<Stream>>,
+    streams: Vector<Stream>,
     /// The names the streams' top-level layouts hold, each allocated once, so that a probe
     /// compares addresses.
     property_names: PropertyNames,
@@ -77,13 +77,14 @@ pub struct ReadModel {
 /// `$dtId` to position in [`ReadModel`]'s streams, hashed as the rest of the crate hashes.
 type Positions = GenericHashMap<Arc<str>, usize, FxBuildHasher, DefaultSharedPtr>;
 
-/// One twin stream as the model holds it: its state, and its twin's top-level properties laid
-/// out for conditions. Shared between snapshots until a record changes it; copying it copies
-/// neither the twin nor the layout, which are shared too.
+/// One twin stream as the model holds it: its twin's top-level properties laid out for
+/// conditions, and its state. Both are shared between snapshots until a record changes them, so
+/// copying a stream costs two reference counts. The layout sits in the stream list itself, so
+/// that a scan that probes only top-level values never reaches the state.
 #[derive(Debug, Clone)]
 struct Stream {
     top_level: TopLevel,
-    state: TwinState,
+    state: Arc<TwinState>,
 }
 
 impl ReadModel {
@@ -105,7 +106,7 @@ impl ReadModel {
     pub fn twin(&self, twin_id: &str) -> Option<&TwinState> {
         self.positions
             .get(twin_id)
-            .map(|&at| &self.streams[at].state)
+            .map(|&at| &*self.streams[at].state)
             .filter(|state| state.twin().is_some())
     }
 
@@ -113,7 +114,7 @@ impl ReadModel {
     pub fn twins(&self) -> impl Iterator<Item = &TwinState> {
         self.streams
             .iter()
-            .map(|stream| &stream.state)
+            .map(|stream| &*stream.state)
             .filter(|state| state.twin().is_some())
     }
 

@@ -151,7 +151,7 @@ impl ReadModel {
     /// id): one per model set for twins by model and for every relationship, one otherwise.
     pub(super) fn candidate_runs<'a>(&'a self, seek: Seek<'a>) -> Vec<Candidates<'a>> {
         // The model index holds only existing twins, with their positions.
-        let state = |(_, at): &(Arc<str>, usize)| &self.streams[*at].state;
+        let state = |(_, at): &(Arc<str>, usize)| &*self.streams[*at].state;
         match seek {
             Seek::Twins(ids) => vec![Box::new(
                 ids.into_iter().filter_map(|id| self.twin_entity(id)),
