@@ -102,7 +102,8 @@ impl ReadModel {
         &self.models
     }
 
-    /// The stream of twin `twin_id`, if the twin exists now.
+    /// The stream of twin `twin_id`, if the twin exists now. Its `version()` counts the stream
+    /// up to the twin's last change: telemetry since is not applied (see [`ReadModel::apply`]).
     pub fn twin(&self, twin_id: &str) -> Option<&TwinState> {
         self.positions
             .get(twin_id)
