@@ -1,7 +1,8 @@
 //! `POST /query` answers as ADT's does, against the real binary: a twin just written is found
 //! within the freshness target, pages chained by continuation tokens hold every matching twin
-//! exactly once, a token changed in any character or kept across a restart is `BadRequest`, bad
-//! queries are `SqlQueryError`s with a position, and page sizes are bounded.
+//! exactly once, a token goes on paging across a restart, a token changed in any character or
+//! issued by another node is `BadRequest`, bad queries are `SqlQueryError`s with a position,
+//! and page sizes are bounded.
 
 mod server;
 
@@ -162,7 +163,7 @@ fn pages_hold_every_matching_twin_exactly_once() {
 }
 
 #[test]
-fn a_changed_or_outlived_token_is_bad_request() {
+fn a_token_outlives_a_restart_and_a_changed_or_foreign_one_is_bad_request() {
     let dir = tempfile::tempdir().unwrap();
     let server = with_small_models(dir.path());
     for id in ["a", "b", "c"] {
@@ -178,7 +179,7 @@ fn a_changed_or_outlived_token_is_bad_request() {
         200,
     );
     let token = first["continuationToken"].as_str().unwrap().to_owned();
-    let next = |token: &str| server.query(&json!({ "continuationToken": token }), None);
+    let next = |token: &str| next_on(&server, token);
     for at in 0..token.len() {
         let mut changed = token.clone().into_bytes();
         changed[at] = if changed[at] == b'A' { b'B' } else { b'A' };
@@ -191,15 +192,22 @@ fn a_changed_or_outlived_token_is_bad_request() {
     let second = expect(next(&token), 200);
     assert_eq!(ids(second["value"].as_array().unwrap(), "$dtId"), ["b"]);
 
-    // The key that seals tokens lives as long as the process.
+    // The key that seals tokens is kept with the data: paging goes on across a restart.
     assert!(server.terminate().success());
     let server = Server::start(dir.path(), &[]);
-    let message = expect_error(
-        server.query(&json!({ "continuationToken": token }), None),
-        400,
-        "BadRequest",
-    );
+    let resumed = expect(next_on(&server, &token), 200);
+    assert_eq!(ids(resumed["value"].as_array().unwrap(), "$dtId"), ["b"]);
+
+    // Another node has a key of its own, and refuses the token.
+    let other_dir = tempfile::tempdir().unwrap();
+    let other = with_small_models(other_dir.path());
+    let message = expect_error(next_on(&other, &token), 400, "BadRequest");
     assert!(message.contains("continuationToken"), "{message}");
+}
+
+/// The next page of the query a continuation token holds.
+fn next_on(server: &Server, token: &str) -> Response {
+    server.query(&json!({ "continuationToken": token }), None)
 }
 
 #[test]

@@ -23,6 +23,7 @@
 //!   [`read_model::QueryPool`], the low-priority threads queries run on.
 //! - [`routes`]: [`routes::EventRoutes`], ADT's event routes and their at-least-once webhook
 //!   deliveries, with cursors and dead letters beside the log.
+//! - [`node_keys`]: the node's secret keys beside the log, drawn once and kept with its data.
 //! - [`background`]: the lower priority of the threads that follow the log (queries, deliveries).
 //!
 //! The on-disk format itself (records, tables, versions, the `Event` enum) belongs to
@@ -35,6 +36,7 @@ pub mod feed;
 mod grammar;
 pub mod log;
 pub mod models;
+pub mod node_keys;
 pub mod query;
 pub mod read_model;
 pub mod region;

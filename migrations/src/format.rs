@@ -8,7 +8,8 @@
 //! - `twin_heads`: twin id -> [`crate::TwinHead`], a checkpoint of derived data.
 //! - Side tables ([`SideTable`]): node-local state kept beside the log, not in it: the event
 //!   routes' definitions (`event_routes`), delivery cursors (`route_cursors`) and dead letters
-//!   (`route_dead_letters`), whose keys and values [`crate::routes`] describes. They are not
+//!   (`route_dead_letters`), whose keys and values [`crate::routes`] describes, and the node's
+//!   secret keys (`node_keys`, [`crate::node_keys`]). They are not
 //!   records, so the hash chain, `audit verify` and `export` do not cover them; old builds ignore
 //!   them, so adding one does not change the format version.
 

@@ -10,6 +10,7 @@
 //! - [`heads`]: the per-twin heads, derived data checkpointed beside the log.
 //! - [`reader`]: streaming reads of a log in constant memory.
 //! - [`routes`]: the event routes' node-local side tables: definitions, cursors, dead letters.
+//! - [`node_keys`]: the node's secret keys, a side table drawn once and kept with the data.
 //! - [`verify`]: the audit that proves a log whole, untouched and in agreement with its derived data.
 //!
 //! Every released format has a frozen fixture under `fixtures/`, and `tests/` proves that today's
@@ -18,6 +19,7 @@
 pub mod event;
 pub mod format;
 pub mod heads;
+pub mod node_keys;
 pub mod reader;
 pub mod record;
 pub mod routes;

@@ -14,9 +14,11 @@ use anyhow::Context;
 use clap::Args;
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions};
+use twinlog_actors::node_keys;
 use twinlog_actors::read_model::{QueryPool, ReadModel, ReadModelFollower, QUERY_THREADS_DEFAULT};
 use twinlog_actors::region::RegionOptions;
 use twinlog_actors::routes::{Endpoints, EventRoutes, RouteOptions};
+use twinlog_migrations::node_keys::QUERY_TOKEN_KEY;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -135,6 +137,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     // The events' CloudEvents `source`, the same in the feed and in deliveries.
     let source = args.public_host.unwrap_or(args.region);
     let routes = EventRoutes::start(log.clone(), endpoints, RouteOptions::new(&source))?;
+    let query_token_key = system
+        .block_on(node_keys::load_or_create(
+            &log,
+            QUERY_TOKEN_KEY,
+            rand::random(),
+        ))
+        .context("reading the query token key")?;
     drop(log);
     let options = ServerOptions {
         listen: args.listen,
@@ -152,6 +161,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             source,
             heartbeat: Duration::from_secs(args.feed_heartbeat_s),
         },
+        query_token_key,
     };
     let queries = QueryPool::start(follower.model().clone(), QUERY_THREADS_DEFAULT)
         .context("starting the query threads")?;

@@ -80,6 +80,9 @@ pub struct ServerOptions {
     /// How long a stopping server waits for requests in flight.
     pub shutdown_timeout: Duration,
     pub feed: FeedOptions,
+    /// The node key that seals `POST /query`'s continuation tokens (node key `query_token`):
+    /// tokens stay valid across restarts of the node that keeps it.
+    pub query_token_key: [u8; 32],
 }
 
 /// Why the server did not start.
@@ -135,7 +138,7 @@ pub fn bind(
     }
     let state = web::Data::new(AppState {
         data_plane,
-        queries: QueryService::new(queries),
+        queries: QueryService::new(queries, options.query_token_key),
         routes: event_routes,
         metrics: Metrics::default(),
         tokens: options.tokens,

@@ -50,12 +50,11 @@ pub struct QueryService {
 }
 
 impl QueryService {
-    /// Queries on `pool`, whose model a follower keeps fresh; tokens are sealed with a key
-    /// drawn now.
-    pub fn new(pool: QueryPool) -> QueryService {
+    /// Queries on `pool`, whose model a follower keeps fresh; tokens are sealed with `key`.
+    pub fn new(pool: QueryPool, key: [u8; 32]) -> QueryService {
         QueryService {
             pool,
-            key: TokenKey::random(),
+            key: TokenKey::new(key),
         }
     }
 

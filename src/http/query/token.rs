@@ -3,9 +3,10 @@
 //!
 //! A token is base64url (no padding) of `payload || tag`: the payload is the JSON of a
 //! [`Continuation`], and the tag is the keyed BLAKE3 hash (a MAC) of the payload under a key
-//! drawn at server start. The tag is checked, in constant time, before anything in the payload is
-//! read, so a changed byte anywhere is refused as a whole. The key lives only in memory: tokens
-//! do not outlive the process that issued them.
+//! kept beside the log (node key `query_token`, drawn at the node's first start). The tag is
+//! checked, in constant time, before anything in the payload is read, so a changed byte anywhere
+//! is refused as a whole. Since the key lives as long as the data, a client may go on paging
+//! across a restart of the server; a token of another node is refused.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -34,7 +35,7 @@ pub struct Continuation {
 pub enum TokenError {
     #[error("continuationToken is not base64url: {0}")]
     Encoding(#[from] base64::DecodeError),
-    #[error("continuationToken was not issued by this server since it started, or was changed ({bytes} bytes)")]
+    #[error("continuationToken was not issued by this node, or was changed ({bytes} bytes)")]
     NotIssued { bytes: usize },
     #[error("continuationToken's content is unreadable: {0}")]
     Content(#[from] serde_json::Error),
@@ -44,9 +45,8 @@ pub enum TokenError {
 pub struct TokenKey([u8; TAG_BYTES]);
 
 impl TokenKey {
-    /// A fresh key from the thread-local CSPRNG (seeded by the operating system).
-    pub fn random() -> TokenKey {
-        TokenKey(rand::random())
+    pub fn new(key: [u8; TAG_BYTES]) -> TokenKey {
+        TokenKey(key)
     }
 
     pub fn seal(&self, continuation: &Continuation) -> String {
