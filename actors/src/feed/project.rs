@@ -196,7 +196,7 @@ fn raw(data: &impl Serialize) -> Box<RawValue> {
 /// JSON text a record holds (a telemetry body, a patch), checked, as event data. The writers
 /// record compact text, which is kept as it is; text with line breaks is written again compact,
 /// since SSE sends an event's JSON as one line.
-fn recorded(text: &str) -> Result<Box<RawValue>, String> {
+pub(super) fn recorded(text: &str) -> Result<Box<RawValue>, String> {
     if text.contains(['\n', '\r']) {
         let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
         Ok(raw(&value))

@@ -4,6 +4,7 @@
 
 use serde_json::{json, Value};
 
+use super::project::recorded;
 use super::time::TimeText;
 use super::{event_type, ChangeFeed, CloudEvent, Filter, DATA_CONTENT_TYPE};
 use crate::aggregate::rfc3339_from_ms;
@@ -331,5 +332,21 @@ fn times_formatted_a_second_at_a_time_read_as_each_alone() {
         second + 43,
     ] {
         assert_eq!(times.format(at_ms), rfc3339_from_ms(at_ms), "{at_ms} ms");
+    }
+}
+
+#[test]
+fn recorded_json_is_kept_as_it_is_unless_it_spans_lines() {
+    let compact = r#"{"b":[1,2.5e3],"a":"x\ny"}"#;
+    assert_eq!(recorded(compact).unwrap().get(), compact);
+    let spread = "{\r\n  \"a\": [1,\n 2],\n  \"b\": \"line\\nbreak\"\n}";
+    let written = recorded(spread).unwrap();
+    assert!(!written.get().contains(['\n', '\r']), "{}", written.get());
+    assert_eq!(
+        serde_json::from_str::<Value>(written.get()).unwrap(),
+        json!({"a": [1, 2], "b": "line\nbreak"})
+    );
+    for bad in ["", "{", "{\n", "nope"] {
+        assert!(recorded(bad).is_err(), "{bad:?}");
     }
 }
