@@ -105,6 +105,7 @@ fn a_dead_endpoints_events_become_dead_letters_and_a_replay_delivers_them_once_i
     for stored_now in [
         format!("twinlog_eventroute_dead_letters{{eventroute=\"all\"}} {EVENTS}"),
         "twinlog_eventroute_holding{eventroute=\"all\"} 0".to_owned(),
+        "twinlog_eventroute_behind_window{eventroute=\"all\"} 0".to_owned(),
     ] {
         assert!(metrics.contains(&stored_now), "{metrics}");
     }

@@ -91,6 +91,9 @@ impl Delivery {
             let position = self.stats.position.load(Ordering::Relaxed);
             let (returned, read) = self.read(std::mem::take(&mut reader), position).await;
             reader = returned;
+            self.stats
+                .behind_window
+                .store(reader.is_behind(), Ordering::Relaxed);
             let batch = match read {
                 Ok(batch) => batch,
                 Err(error) => {

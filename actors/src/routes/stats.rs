@@ -27,6 +27,9 @@ pub struct RouteStats {
     pub dead_letters: AtomicU64,
     /// Whether the route holds at a batch its endpoint refuses because its dead letters are full.
     pub holding: AtomicBool,
+    /// Whether the route reads the log itself, being behind the routes' shared window of
+    /// projected events: it then costs a projection of its own.
+    pub behind_window: AtomicBool,
 }
 
 impl RouteStats {
