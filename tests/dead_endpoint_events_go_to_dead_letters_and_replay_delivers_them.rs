@@ -102,6 +102,13 @@ fn a_dead_endpoints_events_become_dead_letters_and_a_replay_delivers_them_once_i
         "{metrics}"
     );
     assert!(metrics.contains("twinlog_eventroute_lag_events{eventroute=\"all\"} 0"));
+    for stored_now in [
+        format!("twinlog_eventroute_dead_letters{{eventroute=\"all\"}} {EVENTS}"),
+        "twinlog_eventroute_holding{eventroute=\"all\"} 0".to_owned(),
+        "twinlog_eventroute_behind_window{eventroute=\"all\"} 0".to_owned(),
+    ] {
+        assert!(metrics.contains(&stored_now), "{metrics}");
+    }
 
     let replay = |server: &Server| {
         expect(
@@ -125,4 +132,9 @@ fn a_dead_endpoints_events_become_dead_letters_and_a_replay_delivers_them_once_i
     let expected: Vec<Value> = (0..EVENTS).map(|n| json!({"temperature": n})).collect();
     assert_eq!(data, expected.iter().collect::<Vec<_>>());
     assert!(all_dead_letters(&server).is_empty());
+    let metrics = server.get("/metrics").text().unwrap();
+    assert!(
+        metrics.contains("twinlog_eventroute_dead_letters{eventroute=\"all\"} 0"),
+        "{metrics}"
+    );
 }

@@ -210,7 +210,7 @@ fn render_routes(out: &mut String, routes: &EventRoutes, head: &LogHead) {
     let stats = routes.delivery_stats();
     let now_ms = wall_clock_ms();
     type Figure = fn(&RouteStats, &LogHead, u64) -> u64;
-    let figures: [(&str, &str, &str, Figure); 6] = [
+    let figures: [(&str, &str, &str, Figure); 9] = [
         (
             "twinlog_eventroute_lag_events",
             "gauge",
@@ -246,6 +246,24 @@ fn render_routes(out: &mut String, routes: &EventRoutes, head: &LogHead) {
             "counter",
             "Dead letters delivered by a replay.",
             |stats, _, _| stats.replayed_events.load(Ordering::Relaxed),
+        ),
+        (
+            "twinlog_eventroute_dead_letters",
+            "gauge",
+            "Dead letters the route stores now.",
+            |stats, _, _| stats.dead_letters.load(Ordering::Relaxed),
+        ),
+        (
+            "twinlog_eventroute_holding",
+            "gauge",
+            "1 while the route's dead letters are full and it holds at a batch its endpoint refuses.",
+            |stats, _, _| u64::from(stats.holding.load(Ordering::Relaxed)),
+        ),
+        (
+            "twinlog_eventroute_behind_window",
+            "gauge",
+            "1 while the route is behind the routes' shared projection and reads the log itself.",
+            |stats, _, _| u64::from(stats.behind_window.load(Ordering::Relaxed)),
         ),
     ];
     for (name, kind, help, figure) in figures {

@@ -17,7 +17,8 @@ use twinlog_migrations::reader::LogReader;
 use twinlog_migrations::{Event, ReadError, RecordError};
 
 use super::event::CloudEvent;
-use super::project::{advance, Committed};
+use super::project::{advance, Committed, Projection};
+use super::time::TimeText;
 use crate::log::EventLog;
 use crate::models::MODELS_STREAM;
 use crate::twin::TwinState;
@@ -62,6 +63,7 @@ pub struct ChangeFeed {
     source: String,
     position: u64,
     twins: LruCache<Arc<str>, Cached>,
+    times: TimeText,
 }
 
 impl ChangeFeed {
@@ -72,6 +74,7 @@ impl ChangeFeed {
             source: source.to_owned(),
             position: after_lsn,
             twins: LruCache::new(NonZeroUsize::new(TWINS_CACHED_DEFAULT).expect("not zero")),
+            times: TimeText::default(),
         }
     }
 
@@ -87,6 +90,12 @@ impl ChangeFeed {
         self.position
     }
 
+    /// Goes on after `after_lsn` instead, keeping the cached twin states: a state is only used
+    /// for the record right after the one it was advanced to, so any position is safe.
+    pub fn seek(&mut self, after_lsn: u64) {
+        self.position = after_lsn;
+    }
+
     /// Up to `max` next events. Records that yield none (model changes) are passed over but
     /// still advance [`ChangeFeed::position`]. An empty `Vec` means the end of the committed log
     /// for now: wait on [`EventLog::subscribe`] for more.
@@ -95,8 +104,23 @@ impl ChangeFeed {
     /// reader pins no old pages of the log.
     pub fn next_batch(&mut self, max: usize) -> Result<Vec<CloudEvent>, FeedError> {
         let mut events = Vec::new();
+        self.read(max, |event, _| events.push(event))?;
+        Ok(events)
+    }
+
+    /// Reads like [`ChangeFeed::next_batch`], handing each event to `keep` with its record's
+    /// commit time. Returns the commit time of the first record read (at least 1), or 0 if there
+    /// was none. On `Err`, events already kept may be followed by a gap: start again from the
+    /// last one kept.
+    pub(super) fn read(
+        &mut self,
+        max: usize,
+        mut keep: impl FnMut(CloudEvent, u64),
+    ) -> Result<u64, FeedError> {
+        let mut first_record_ms = 0;
+        let mut kept = 0;
         if max == 0 {
-            return Ok(events);
+            return Ok(first_record_ms);
         }
         for stored in self.log.replay_from(self.position + 1) {
             let stored = stored?;
@@ -105,6 +129,9 @@ impl ChangeFeed {
                 .decode()
                 .map_err(|source| FeedError::Record { lsn, source })?;
             let header = &record.header;
+            if first_record_ms == 0 {
+                first_record_ms = header.time_ms.max(1);
+            }
             let event = record
                 .event()
                 .map_err(|source| FeedError::Record { lsn, source })?;
@@ -121,13 +148,14 @@ impl ChangeFeed {
             };
             self.position = lsn;
             if let Some(projected) = projected {
-                events.push(projected);
-                if events.len() >= max {
+                keep(projected, header.time_ms);
+                kept += 1;
+                if kept >= max {
                     break;
                 }
             }
         }
-        Ok(events)
+        Ok(first_record_ms)
     }
 
     fn project(
@@ -141,25 +169,43 @@ impl ChangeFeed {
             twin_id: twin_id.to_owned(),
             reason,
         };
-        let mut cached = match self.twins.pop(twin_id) {
-            Some(cached) if cached.lsn == prev_twin_lsn => cached,
-            _ => Cached {
-                state: rebuild(self.log.reader(), twin_id, prev_twin_lsn)
-                    .map_err(|e| e.into_feed_error(disagreement))?,
-                lsn: prev_twin_lsn,
-            },
-        };
+        let stale = self
+            .twins
+            .peek(twin_id)
+            .is_none_or(|cached| cached.lsn != prev_twin_lsn);
+        if stale {
+            let state = rebuild(self.log.reader(), twin_id, prev_twin_lsn)
+                .map_err(|e| e.into_feed_error(disagreement))?;
+            self.twins.put(
+                Arc::from(twin_id),
+                Cached {
+                    state,
+                    lsn: prev_twin_lsn,
+                },
+            );
+        }
+        let cached = self.twins.get_mut(twin_id).expect("just checked or put");
         // A record that does not apply panics inside the aggregate (the log and the code
-        // disagree); the feed reports it instead of taking its thread down.
-        let source = &self.source;
+        // disagree); the feed reports it instead of taking its thread down, and forgets the
+        // state it may have left half changed.
+        let projection = Projection {
+            source: &self.source,
+            times: &mut self.times,
+        };
         let projected = std::panic::catch_unwind(AssertUnwindSafe(|| {
-            advance(&mut cached.state, record, source)
+            advance(&mut cached.state, record, projection)
         }))
-        .unwrap_or_else(|_| Err("applying it panicked".to_owned()))
-        .map_err(disagreement)?;
-        cached.lsn = record.lsn;
-        self.twins.put(Arc::from(twin_id), cached);
-        Ok(projected)
+        .unwrap_or_else(|_| Err("applying it panicked".to_owned()));
+        match projected {
+            Ok(projected) => {
+                cached.lsn = record.lsn;
+                Ok(projected)
+            }
+            Err(reason) => {
+                self.twins.pop(twin_id);
+                Err(disagreement(reason))
+            }
+        }
     }
 }
 

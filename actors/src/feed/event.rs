@@ -1,6 +1,7 @@
 //! [`CloudEvent`]: one committed record as a CloudEvents 1.0 event, and its structured-mode JSON.
 
-use serde_json::{Map, Value};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
 /// The CloudEvents version every event conforms to.
 pub const SPEC_VERSION: &str = "1.0";
@@ -20,7 +21,7 @@ pub mod event_type {
 }
 
 /// One CloudEvents 1.0 event made from one committed log record (a record yields zero or one).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct CloudEvent {
     /// The record's LSN; also the extension attribute `lsn`.
     pub lsn: u64,
@@ -42,7 +43,25 @@ pub struct CloudEvent {
     pub traceparent: Option<String>,
     /// The component that sent telemetry; the extension attribute `component`.
     pub component: Option<String>,
-    pub data: Value,
+    /// Compact JSON text (no line breaks), written into the event as it is: the projection builds
+    /// it once, and encoding the event never takes it apart again.
+    pub data: Box<RawValue>,
+}
+
+impl PartialEq for CloudEvent {
+    fn eq(&self, other: &CloudEvent) -> bool {
+        self.lsn == other.lsn
+            && self.id == other.id
+            && self.event_type == other.event_type
+            && self.source == other.source
+            && self.subject == other.subject
+            && self.time == other.time
+            && self.datacontenttype == other.datacontenttype
+            && self.dataschema == other.dataschema
+            && self.traceparent == other.traceparent
+            && self.component == other.component
+            && self.data.get() == other.data.get()
+    }
 }
 
 impl CloudEvent {
@@ -51,33 +70,38 @@ impl CloudEvent {
         lsn.to_string()
     }
 
-    /// The CloudEvents JSON format (structured mode): the context attributes, the extension
-    /// attributes `lsn` (and `component` where there is one), and `data`.
-    ///
-    /// `lsn` is a decimal string: CloudEvents' Integer is 32-bit, and LSNs are 64-bit.
-    pub fn to_json(&self) -> Value {
-        let mut json = Map::new();
-        let mut text = |key: &str, value: &str| {
-            json.insert(key.to_owned(), Value::from(value));
-        };
-        text("specversion", SPEC_VERSION);
-        text("id", &self.id);
-        text("type", self.event_type);
-        text("source", &self.source);
-        text("subject", &self.subject);
-        text("time", &self.time);
-        text("datacontenttype", self.datacontenttype);
+    /// The CloudEvents JSON format (structured mode), compact, as text: see the `Serialize` impl.
+    pub fn to_json_text(&self) -> String {
+        serde_json::to_string(self).expect("an event of strings and JSON text serialises")
+    }
+}
+
+/// The CloudEvents JSON format (structured mode): the context attributes, the extension
+/// attributes `lsn` (and `component` where there is one), and `data`. Written field by field, so
+/// that encoding an event builds no intermediate JSON tree.
+///
+/// `lsn` is a decimal string: CloudEvents' Integer is 32-bit, and LSNs are 64-bit.
+impl Serialize for CloudEvent {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut json = serializer.serialize_map(None)?;
+        json.serialize_entry("specversion", SPEC_VERSION)?;
+        json.serialize_entry("id", &self.id)?;
+        json.serialize_entry("type", self.event_type)?;
+        json.serialize_entry("source", &self.source)?;
+        json.serialize_entry("subject", &self.subject)?;
+        json.serialize_entry("time", &self.time)?;
+        json.serialize_entry("datacontenttype", self.datacontenttype)?;
         if let Some(schema) = &self.dataschema {
-            text("dataschema", schema);
+            json.serialize_entry("dataschema", schema)?;
         }
         if let Some(traceparent) = &self.traceparent {
-            text("traceparent", traceparent);
+            json.serialize_entry("traceparent", traceparent)?;
         }
         if let Some(component) = &self.component {
-            text("component", component);
+            json.serialize_entry("component", component)?;
         }
-        text("lsn", &self.lsn.to_string());
-        json.insert("data".to_owned(), self.data.clone());
-        Value::Object(json)
+        json.serialize_entry("lsn", &format_args!("{}", self.lsn))?;
+        json.serialize_entry("data", &self.data)?;
+        json.end()
     }
 }

@@ -2,11 +2,13 @@
 //! send for it: what the state was before decides Create or Update and supplies a Delete's
 //! document, a telemetry event's `dataschema` and an Update's `modelId`.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::value::{to_raw_value, RawValue};
+use serde_json::Value;
 use twinlog_migrations::Event;
 
 use super::event::{event_type, CloudEvent, DATA_CONTENT_TYPE};
-use crate::aggregate::rfc3339_from_ms;
+use super::time::TimeText;
 use crate::twin::TwinState;
 
 /// The parts of a record the projection reads.
@@ -17,13 +19,19 @@ pub(super) struct Committed<'a> {
     pub event: &'a Event,
 }
 
+/// What every event of a feed shares: its `source`, and the formatting of its times.
+pub(super) struct Projection<'a> {
+    pub source: &'a str,
+    pub times: &'a mut TimeText,
+}
+
 /// Applies `record` to `state` (the twin's stream up to the record before it) and returns the
 /// event ADT would send for it. `Err` carries why the record does not fit the state: the log and
 /// the code disagree.
 pub(super) fn advance(
     state: &mut TwinState,
     record: &Committed<'_>,
-    source: &str,
+    projection: Projection<'_>,
 ) -> Result<CloudEvent, String> {
     let twin_id = state.twin_id().to_owned();
     let (kind, subject, at_ms, data) = match record.event.untraced() {
@@ -36,7 +44,7 @@ pub(super) fn advance(
             let (kind, data) = match before {
                 None => (
                     event_type::TWIN_CREATE,
-                    state.twin_document().map_err(|e| e.to_string())?,
+                    raw(&state.twin_document().map_err(|e| e.to_string())?),
                 ),
                 Some(before) => {
                     let after = Value::Object(twin.content().clone());
@@ -51,12 +59,14 @@ pub(super) fn advance(
         Event::TwinPatched { at_ms, patch } => {
             state.apply_record(record.twin_version, record.event);
             let twin = state.existing().map_err(|e| e.to_string())?;
-            let patch: Value = serde_json::from_str(patch).map_err(|e| e.to_string())?;
-            let data = json!({"modelId": twin.model().to_string(), "patch": patch});
+            let data = raw(&UpdateData {
+                model_id: twin.model().as_str(),
+                patch: &*recorded(patch)?,
+            });
             (event_type::TWIN_UPDATE, twin_id, *at_ms, data)
         }
         Event::TwinDeleted { at_ms } => {
-            let data = state.twin_document().map_err(|e| e.to_string())?;
+            let data = raw(&state.twin_document().map_err(|e| e.to_string())?);
             state.apply_record(record.twin_version, record.event);
             (event_type::TWIN_DELETE, twin_id, *at_ms, data)
         }
@@ -70,7 +80,7 @@ pub(super) fn advance(
             let after = relationship(state, relationship_id)
                 .ok_or_else(|| format!("relationship {relationship_id} was not replaced"))?;
             let (kind, data) = match before {
-                None => (event_type::RELATIONSHIP_CREATE, after),
+                None => (event_type::RELATIONSHIP_CREATE, raw(&after)),
                 Some(before) => {
                     let model = state.existing().map_err(|e| e.to_string())?.model();
                     let (before, after) = (without_etag(before), without_etag(after));
@@ -90,8 +100,10 @@ pub(super) fn advance(
         } => {
             state.apply_record(record.twin_version, record.event);
             let model = state.existing().map_err(|e| e.to_string())?.model();
-            let patch: Value = serde_json::from_str(patch).map_err(|e| e.to_string())?;
-            let data = json!({"modelId": model.to_string(), "patch": patch});
+            let data = raw(&UpdateData {
+                model_id: model.as_str(),
+                patch: &*recorded(patch)?,
+            });
             let subject = relationship_subject(&twin_id, relationship_id);
             (event_type::RELATIONSHIP_UPDATE, subject, *at_ms, data)
         }
@@ -101,6 +113,7 @@ pub(super) fn advance(
         } => {
             let data = relationship(state, relationship_id)
                 .ok_or_else(|| format!("relationship {relationship_id} does not exist"))?;
+            let data = raw(&data);
             state.apply_record(record.twin_version, record.event);
             let subject = relationship_subject(&twin_id, relationship_id);
             (event_type::RELATIONSHIP_DELETE, subject, *at_ms, data)
@@ -112,13 +125,13 @@ pub(super) fn advance(
             // the cached state's de-duplication window with message ids: it is left unapplied,
             // as a rebuild from the twin's stream leaves it.
             let dataschema = state.twin().map(|twin| twin.model().to_string());
-            let data: Value = serde_json::from_str(data).map_err(|e| e.to_string())?;
+            let data = recorded(data)?;
             return Ok(CloudEvent {
                 dataschema,
                 component: component.clone(),
                 ..event(
                     record,
-                    source,
+                    projection,
                     event_type::TELEMETRY,
                     twin_id,
                     record.time_ms,
@@ -133,24 +146,24 @@ pub(super) fn advance(
             return Err(format!("{} in a twin's stream", record.event.kind()))
         }
     };
-    Ok(event(record, source, kind, subject, at_ms, data))
+    Ok(event(record, projection, kind, subject, at_ms, data))
 }
 
 fn event(
     record: &Committed<'_>,
-    source: &str,
+    projection: Projection<'_>,
     kind: &'static str,
     subject: String,
     at_ms: u64,
-    data: Value,
+    data: Box<RawValue>,
 ) -> CloudEvent {
     CloudEvent {
         lsn: record.lsn,
         id: CloudEvent::id_for(record.lsn),
         event_type: kind,
-        source: source.to_owned(),
+        source: projection.source.to_owned(),
         subject,
-        time: rfc3339_from_ms(at_ms),
+        time: projection.times.format(at_ms),
         datacontenttype: DATA_CONTENT_TYPE,
         dataschema: None,
         traceparent: record.event.traceparent().map(str::to_owned),
@@ -159,12 +172,37 @@ fn event(
     }
 }
 
+/// ADT's Update data, written straight to text.
+#[derive(Serialize)]
+struct UpdateData<'a, P: Serialize> {
+    #[serde(rename = "modelId")]
+    model_id: &'a str,
+    patch: P,
+}
+
 /// ADT's Update data: the model, and the JSON Patch from `before` to `after`.
-fn update(model: &twinlog_dtdl::Dtmi, before: &Value, after: &Value) -> Value {
-    json!({
-        "modelId": model.to_string(),
-        "patch": json_patch::diff(before, after),
+fn update(model: &twinlog_dtdl::Dtmi, before: &Value, after: &Value) -> Box<RawValue> {
+    raw(&UpdateData {
+        model_id: model.as_str(),
+        patch: json_patch::diff(before, after),
     })
+}
+
+/// `data` as compact JSON text.
+fn raw(data: &impl Serialize) -> Box<RawValue> {
+    to_raw_value(data).expect("JSON values and patches serialise")
+}
+
+/// JSON text a record holds (a telemetry body, a patch), checked, as event data. The writers
+/// record compact text, which is kept as it is; text with line breaks is written again compact,
+/// since SSE sends an event's JSON as one line.
+pub(super) fn recorded(text: &str) -> Result<Box<RawValue>, String> {
+    if text.contains(['\n', '\r']) {
+        let value: Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        Ok(raw(&value))
+    } else {
+        RawValue::from_string(text.to_owned()).map_err(|e| e.to_string())
+    }
 }
 
 fn relationship(state: &TwinState, relationship_id: &str) -> Option<Value> {

@@ -4,12 +4,14 @@
 
 use serde_json::{json, Value};
 
+use super::project::recorded;
+use super::time::TimeText;
 use super::{event_type, ChangeFeed, CloudEvent, Filter, DATA_CONTENT_TYPE};
 use crate::aggregate::rfc3339_from_ms;
 use crate::data_plane::tests::{twin, with_plane};
 use crate::data_plane::DataPlane;
 
-const SOURCE: &str = "west.twins.example";
+pub(super) const SOURCE: &str = "west.twins.example";
 const ROOM: &str = "dtmi:feed:Room;1";
 const SENSOR: &str = "dtmi:feed:Sensor;1";
 const TRACEPARENT: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
@@ -52,7 +54,7 @@ fn room(area: f64) -> Value {
 }
 
 /// Every event of the log from the start, read in batches of `batch`.
-fn read_all(feed: &mut ChangeFeed, batch: usize) -> Vec<CloudEvent> {
+pub(super) fn read_all(feed: &mut ChangeFeed, batch: usize) -> Vec<CloudEvent> {
     let mut events = Vec::new();
     loop {
         let next = feed.next_batch(batch).unwrap();
@@ -62,6 +64,11 @@ fn read_all(feed: &mut ChangeFeed, batch: usize) -> Vec<CloudEvent> {
         assert!(next.len() <= batch);
         events.extend(next);
     }
+}
+
+/// An event's `data`, parsed.
+fn data(event: &CloudEvent) -> Value {
+    serde_json::from_str(event.data.get()).unwrap()
 }
 
 /// The `$lastUpdateTime` of a twin document, which is the `at_ms` of its last change.
@@ -163,30 +170,30 @@ fn each_write_becomes_the_event_adt_sends_for_it() {
         );
 
         // Create: the twin as the PUT answered it, at its time, with the request's trace.
-        assert_eq!(events[0].data, created.body);
+        assert_eq!(data(&events[0]), created.body);
         assert_eq!(events[0].time, last_update(&created.body));
         assert_eq!(events[0].traceparent.as_deref(), Some(TRACEPARENT));
         assert_eq!(events[1].traceparent, None);
         // A PUT over an existing twin: the diff of the content.
         assert_eq!(
-            events[1].data,
+            data(&events[1]),
             json!({"modelId": ROOM, "patch": [{"op": "replace", "path": "/area", "value": 30.0}]})
         );
         assert_eq!(events[1].time, last_update(&replaced.body));
         // A PATCH: the patch as sent.
-        assert_eq!(events[2].data, json!({"modelId": ROOM, "patch": patch}));
+        assert_eq!(data(&events[2]), json!({"modelId": ROOM, "patch": patch}));
         assert_eq!(events[2].time, last_update(&patched.body));
-        assert_eq!(events[4].data, related.body);
+        assert_eq!(data(&events[4]), related.body);
         assert_eq!(
-            events[5].data,
+            data(&events[5]),
             json!({"modelId": ROOM, "patch": [{"op": "replace", "path": "/since", "value": "2025"}]})
         );
         assert_eq!(
-            events[6].data,
+            data(&events[6]),
             json!({"modelId": ROOM, "patch": relationship_patch})
         );
         // Telemetry: its body, the twin's model as dataschema, the component when it has one.
-        assert_eq!(events[7].data, json!({"level": 0.5}));
+        assert_eq!(data(&events[7]), json!({"level": 0.5}));
         assert_eq!(events[7].dataschema.as_deref(), Some(SENSOR));
         assert_eq!(events[7].component, None);
         assert_eq!(events[8].dataschema.as_deref(), Some(ROOM));
@@ -196,20 +203,21 @@ fn each_write_becomes_the_event_adt_sends_for_it() {
         let time_ms = telemetry_record.decode().unwrap().header.time_ms;
         assert_eq!(events[8].time, rfc3339_from_ms(time_ms));
         // Deletes: the document as it was before.
-        assert_eq!(events[9].data, last_relationship.body);
-        assert_eq!(events[10].data, last_room.body);
+        assert_eq!(data(&events[9]), last_relationship.body);
+        assert_eq!(data(&events[10]), last_room.body);
         assert!(events
             .iter()
             .all(|e| e.dataschema.is_none() == (e.event_type != event_type::TELEMETRY)));
 
-        let json = events[8].to_json();
+        let json: Value = serde_json::from_str(&events[8].to_json_text()).unwrap();
         assert_eq!(json["specversion"], "1.0");
         assert_eq!(json["type"], "microsoft.iot.telemetry");
         assert_eq!(json["lsn"], events[8].lsn.to_string());
         assert_eq!(json["component"], "thermostat");
         assert_eq!(json["traceparent"], TRACEPARENT);
         assert_eq!(json["data"], json!({"temperature": 20.5}));
-        assert!(events[0].to_json().get("dataschema").is_none());
+        let created: Value = serde_json::from_str(&events[0].to_json_text()).unwrap();
+        assert!(created.get("dataschema").is_none());
 
         let deletes = Filter::parse("ENDS_WITH(type, '.Delete')").unwrap();
         let deleted: Vec<u64> = events
@@ -224,13 +232,13 @@ fn each_write_becomes_the_event_adt_sends_for_it() {
         let again = feed.next_batch(10).unwrap();
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].event_type, event_type::TWIN_CREATE);
-        assert_eq!(again[0].data["area"], json!(5.0));
+        assert_eq!(data(&again[0])["area"], json!(5.0));
     });
 }
 
 /// Interleaved writes to several twins: replacements, patches, relationships, telemetry,
 /// deletions and re-creations, and model uploads in between.
-async fn busy_history(plane: &DataPlane) {
+pub(super) async fn busy_history(plane: &DataPlane) {
     plane.upload_models(models()).await.unwrap();
     for round in 0..6u32 {
         for n in 0..4u32 {
@@ -304,4 +312,41 @@ fn a_tiny_cache_small_batches_and_a_late_start_give_the_same_events() {
             []
         );
     });
+}
+
+#[test]
+fn times_formatted_a_second_at_a_time_read_as_each_alone() {
+    let mut times = TimeText::default();
+    let second = 1_700_000_000_000;
+    // Within a second, into the next, back, and past chrono's range.
+    for at_ms in [
+        second,
+        second + 7,
+        second + 999,
+        second + 1_000,
+        second + 90,
+        0,
+        59_999,
+        u64::MAX,
+        u64::MAX - 1_000,
+        second + 43,
+    ] {
+        assert_eq!(times.format(at_ms), rfc3339_from_ms(at_ms), "{at_ms} ms");
+    }
+}
+
+#[test]
+fn recorded_json_is_kept_as_it_is_unless_it_spans_lines() {
+    let compact = r#"{"b":[1,2.5e3],"a":"x\ny"}"#;
+    assert_eq!(recorded(compact).unwrap().get(), compact);
+    let spread = "{\r\n  \"a\": [1,\n 2],\n  \"b\": \"line\\nbreak\"\n}";
+    let written = recorded(spread).unwrap();
+    assert!(!written.get().contains(['\n', '\r']), "{}", written.get());
+    assert_eq!(
+        serde_json::from_str::<Value>(written.get()).unwrap(),
+        json!({"a": [1, 2], "b": "line\nbreak"})
+    );
+    for bad in ["", "{", "{\n", "nope"] {
+        assert!(recorded(bad).is_err(), "{bad:?}");
+    }
 }

@@ -1,6 +1,7 @@
-//! One webhook route's delivery: reads the committed log from the route's cursor through a
-//! [`ChangeFeed`], keeps what its filter matches, POSTs it in batches in LSN order, retries with
-//! backoff, dead-letters what its endpoint will not take, and moves the cursor.
+//! One webhook route's delivery: reads the committed events after the route's cursor from the
+//! node's [`ProjectionWindow`] (or, behind it, from the log itself), keeps what its filter
+//! matches, POSTs it in batches in LSN order, retries with backoff, dead-letters what its
+//! endpoint will not take, and moves the cursor.
 //!
 //! Invariant: see docs/design.md "Event routes". The cursor only ever names an LSN whose events,
 //! and every earlier one's, were delivered or are stored as dead letters; it may lag behind that
@@ -12,14 +13,12 @@ use std::time::{Duration, Instant};
 
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
-use twinlog_migrations::reader::ReadError;
 use twinlog_migrations::routes::StoredDeadLetter;
-use twinlog_migrations::RecordError;
 
-use crate::feed::{ChangeFeed, FeedError, Filter};
+use crate::feed::{FeedError, Filter, ProjectionWindow, WindowReader};
 use crate::log::{wall_clock_ms, EventLog};
 
-use super::policy::Retry;
+use super::attempts::Outcome;
 use super::stats::RouteStats;
 use super::store::{self, DeadLetter, RouteStore, StoreError};
 use super::webhook::{batch_body, Webhook};
@@ -33,10 +32,6 @@ enum ReadFailure {
     #[error(transparent)]
     Feed(#[from] FeedError),
     #[error(transparent)]
-    Log(#[from] ReadError),
-    #[error(transparent)]
-    Record(#[from] RecordError),
-    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the reading thread failed: {0}")]
     Thread(String),
@@ -46,23 +41,12 @@ enum ReadFailure {
 struct ReadBatch {
     /// The LSN of each kept event, in order.
     lsns: Vec<u64>,
-    /// Each kept event's structured JSON text, in the same order.
-    texts: Vec<String>,
-    /// The feed's position after this read.
+    /// Each kept event's structured JSON text, in the same order, shared with the window.
+    texts: Vec<Arc<str>>,
+    /// The route's position once it has dealt with this read.
     position: u64,
     /// The commit time of the first record read; 0 if the read found nothing new.
     first_record_ms: u64,
-}
-
-/// Whether a batch reached its endpoint.
-enum Outcome {
-    Delivered,
-    GaveUp {
-        attempts: u32,
-        reason: String,
-    },
-    /// The route is stopping; the batch counts as not delivered.
-    Cancelled,
 }
 
 /// Everything one route's delivery task holds.
@@ -72,9 +56,10 @@ pub(crate) struct Delivery {
     pub webhook: Webhook,
     pub log: EventLog,
     pub store: RouteStore,
-    /// The CloudEvents `source` of every event.
-    pub source: Arc<str>,
-    pub batch_events_max: usize,
+    /// The node's projected events, shared by its routes.
+    pub window: Arc<ProjectionWindow>,
+    /// The most dead letters the route stores; past it, it holds at its batch.
+    pub dead_letters_max: u64,
     pub cursor_persist_interval: Duration,
     pub stats: Arc<RouteStats>,
 }
@@ -97,24 +82,21 @@ impl Delivery {
         };
         self.stats.position.store(cursor, Ordering::Relaxed);
         tracing::info!(cursor, "route delivering");
-        let mut feed = Some(ChangeFeed::new(&self.log, cursor, &self.source));
+        let mut reader = WindowReader::default();
         let mut persisted = cursor;
         let mut persisted_at = Instant::now();
         let mut head = self.log.subscribe();
         loop {
             head.borrow_and_update();
             let position = self.stats.position.load(Ordering::Relaxed);
-            let reading = feed
-                .take()
-                .unwrap_or_else(|| ChangeFeed::new(&self.log, position, &self.source));
-            let (returned, read) = self.read(reading).await;
-            feed = returned;
+            let (returned, read) = self.read(std::mem::take(&mut reader), position).await;
+            reader = returned;
+            self.stats
+                .behind_window
+                .store(reader.is_behind(), Ordering::Relaxed);
             let batch = match read {
                 Ok(batch) => batch,
                 Err(error) => {
-                    // A feed that failed may have moved past events it never returned: the next
-                    // read starts a new one from what the route has dealt with.
-                    feed = None;
                     tracing::error!(position, %error, "route cannot read the log; retrying");
                     tokio::select! {
                         () = tokio::time::sleep(READ_RETRY) => continue,
@@ -149,7 +131,8 @@ impl Delivery {
                 .store(batch.first_record_ms, Ordering::Relaxed);
             let position = batch.position;
             if !batch.lsns.is_empty() {
-                match self.deliver(batch_body(&batch.texts), &cancel).await {
+                let body = batch_body(&batch.texts);
+                match self.deliver_or_hold(&body, batch.lsns.len(), &cancel).await {
                     Outcome::Delivered => {
                         self.stats
                             .delivered_events
@@ -171,9 +154,11 @@ impl Delivery {
                             // Stopping before they are stored: the cursor stays before them.
                             return;
                         }
+                        let stored = dead_letters.len() as u64;
                         self.stats
                             .dead_lettered_events
-                            .fetch_add(dead_letters.len() as u64, Ordering::Relaxed);
+                            .fetch_add(stored, Ordering::Relaxed);
+                        self.stats.dead_letters.fetch_add(stored, Ordering::Relaxed);
                         (persisted, persisted_at) = (position, Instant::now());
                     }
                     Outcome::Cancelled => break,
@@ -196,14 +181,26 @@ impl Delivery {
         tracing::info!(position, "route stopped");
     }
 
-    /// The route's stored cursor, read again until it can be, or `None` if cancelled first.
+    /// The route's stored cursor (and the count of its dead letters, into its stats), read again
+    /// until they can be, or `None` if cancelled first.
     async fn read_cursor(&self, cancel: &CancellationToken) -> Option<u64> {
         loop {
             let store = self.store.clone();
             let route_id = self.route_id.clone();
-            let read = tokio::task::spawn_blocking(move || store.cursor(&route_id)).await;
+            let read = tokio::task::spawn_blocking(move || {
+                Ok::<_, StoreError>((
+                    store.cursor(&route_id)?,
+                    store.dead_letter_count(&route_id)?,
+                ))
+            })
+            .await;
             let error = match read {
-                Ok(Ok(cursor)) => return Some(cursor),
+                Ok(Ok((cursor, dead_letters))) => {
+                    self.stats
+                        .dead_letters
+                        .store(dead_letters, Ordering::Relaxed);
+                    return Some(cursor);
+                }
                 Ok(Err(error)) => ReadFailure::Store(error),
                 Err(panicked) => ReadFailure::Thread(panicked.to_string()),
             };
@@ -215,55 +212,27 @@ impl Delivery {
         }
     }
 
-    /// The next batch, read, filtered and encoded on a blocking thread (redb reads and JSON work
-    /// stay off the async workers). Hands the feed back, unless the thread failed with it.
+    /// The batch after `position`, read and filtered on a blocking thread (redb reads and JSON
+    /// work stay off the async workers). Hands the reader back, or a new one if the thread
+    /// failed with it.
     async fn read(
         &self,
-        mut feed: ChangeFeed,
-    ) -> (Option<ChangeFeed>, Result<ReadBatch, ReadFailure>) {
+        mut reader: WindowReader,
+        position: u64,
+    ) -> (WindowReader, Result<ReadBatch, ReadFailure>) {
         let filter = self.filter.clone();
-        let log = self.log.clone();
-        let max = self.batch_events_max;
+        let window = self.window.clone();
         let read = tokio::task::spawn_blocking(move || {
-            let read = read_batch(&mut feed, &filter, &log, max);
-            (feed, read)
+            let read = read_batch(&mut reader, &window, position, &filter);
+            (reader, read)
         })
         .await;
         match read {
-            Ok((feed, read)) => (Some(feed), read),
-            Err(failed) => (None, Err(ReadFailure::Thread(failed.to_string()))),
-        }
-    }
-
-    /// Attempts `body` until the endpoint takes it or the retry policy gives up.
-    async fn deliver(&self, body: Vec<u8>, cancel: &CancellationToken) -> Outcome {
-        let policy = self.webhook.endpoint().retry;
-        let mut attempts = 0;
-        loop {
-            attempts += 1;
-            let posted = tokio::select! {
-                posted = self.webhook.post(body.clone()) => posted,
-                () = cancel.cancelled() => return Outcome::Cancelled,
-            };
-            let Err(error) = posted else {
-                return Outcome::Delivered;
-            };
-            self.stats.failed_attempts.fetch_add(1, Ordering::Relaxed);
-            match policy.after_failure(attempts) {
-                Retry::After(wait) => {
-                    tracing::debug!(attempts, %error, wait_ms = wait.as_millis() as u64, "delivery attempt failed");
-                    tokio::select! {
-                        () = tokio::time::sleep(wait) => {}
-                        () = cancel.cancelled() => return Outcome::Cancelled,
-                    }
-                }
-                Retry::GiveUp => {
-                    return Outcome::GaveUp {
-                        attempts,
-                        reason: error.to_string(),
-                    }
-                }
-            }
+            Ok((reader, read)) => (reader, read),
+            Err(failed) => (
+                WindowReader::default(),
+                Err(ReadFailure::Thread(failed.to_string())),
+            ),
         }
     }
 
@@ -324,33 +293,25 @@ impl Delivery {
     }
 }
 
+/// The events after `position` that `filter` keeps.
 fn read_batch(
-    feed: &mut ChangeFeed,
+    reader: &mut WindowReader,
+    window: &ProjectionWindow,
+    position: u64,
     filter: &Filter,
-    log: &EventLog,
-    max: usize,
 ) -> Result<ReadBatch, ReadFailure> {
-    let before = feed.position();
-    let events = feed.next_batch(max)?;
-    let position = feed.position();
-    let first_record_ms = if position > before {
-        match log.reader().get(before + 1)? {
-            Some(stored) => stored.decode()?.header.time_ms.max(1),
-            None => 1,
-        }
-    } else {
-        0
-    };
-    let (lsns, texts) = events
+    let slice = reader.read_after(window, position)?;
+    let (lsns, texts) = slice
+        .events()
         .iter()
-        .filter(|event| filter.matches(event))
-        .map(|event| (event.lsn, event.to_json().to_string()))
+        .filter(|shared| filter.matches(&shared.event))
+        .map(|shared| (shared.event.lsn, shared.json.clone()))
         .unzip();
     Ok(ReadBatch {
         lsns,
         texts,
-        position,
-        first_record_ms,
+        position: slice.position(),
+        first_record_ms: slice.first_record_ms(),
     })
 }
 
@@ -366,7 +327,7 @@ fn dead_letters_of(batch: ReadBatch, attempts: u32, reason: &str) -> Vec<DeadLet
                 dead_lettered_ms,
                 attempts,
                 reason: reason.to_owned(),
-                event,
+                event: event.to_string(),
             },
         })
         .collect()

@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use twinlog_migrations::routes::StoredRoute;
 
 use crate::background::{lower_thread_priority, BackgroundClass};
-use crate::feed::Filter;
+use crate::feed::{Filter, ProjectionWindow};
 use crate::log::EventLog;
 
 use super::delivery;
@@ -56,6 +56,8 @@ struct Inner {
     endpoints: Endpoints,
     /// One client per webhook endpoint, shared by the routes that name it.
     webhooks: BTreeMap<String, Webhook>,
+    /// The events projected once for every route (docs/design.md, "Event routes").
+    window: Arc<ProjectionWindow>,
     options: RouteOptions,
     runtime: Option<Runtime>,
     handle: Handle,
@@ -118,7 +120,14 @@ impl EventRoutes {
         }
         let store = RouteStore::new(&log);
         let loaded = store.load()?;
+        let window = ProjectionWindow::new(
+            &log,
+            &options.source,
+            options.batch_events_max,
+            options.window_bytes_max,
+        );
         let inner = Inner {
+            window: Arc::new(window),
             handle: runtime.handle().clone(),
             runtime: Some(runtime),
             log,
@@ -349,8 +358,8 @@ impl Inner {
             webhook,
             log: self.log.clone(),
             store: self.store.clone(),
-            source: self.options.source.as_str().into(),
-            batch_events_max: self.options.batch_events_max,
+            window: self.window.clone(),
+            dead_letters_max: self.options.dead_letters_max,
             cursor_persist_interval: self.options.cursor_persist_interval,
             stats: entry.stats.clone(),
         };

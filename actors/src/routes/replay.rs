@@ -59,10 +59,15 @@ pub(crate) async fn replay(
             letters.iter().map(|l| l.lsn),
         ))
         .await?;
-        delivered += letters.len() as u64;
-        stats
-            .replayed_events
-            .fetch_add(letters.len() as u64, Ordering::Relaxed);
+        let removed = letters.len() as u64;
+        delivered += removed;
+        stats.replayed_events.fetch_add(removed, Ordering::Relaxed);
+        // The delivery only adds to the count meanwhile, so this subtraction is never early.
+        let _ = stats
+            .dead_letters
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |count| {
+                Some(count.saturating_sub(removed))
+            });
     }
     let remaining = {
         let (store, route_id) = (store.clone(), route_id.to_owned());

@@ -1,10 +1,12 @@
-//! [`RouteStats`]: one route's delivery figures, written by its delivery task and read by metrics.
+//! [`RouteStats`]: one route's delivery figures, written by its delivery task (and its replays)
+//! and read by metrics.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::log::LogHead;
 
-/// A route's delivery figures, for metrics. Written by its delivery task only.
+/// A route's delivery figures, for metrics. Written by its delivery task, and by its replays for
+/// `replayed_events` and `dead_letters`.
 #[derive(Debug, Default)]
 pub struct RouteStats {
     /// The last LSN the route is done with: delivered, dead-lettered, or not matching its filter.
@@ -20,6 +22,14 @@ pub struct RouteStats {
     pub dead_lettered_events: AtomicU64,
     /// Dead letters that a replay delivered.
     pub replayed_events: AtomicU64,
+    /// Dead letters the route holds now: counted when the route starts, then kept up to date by
+    /// its delivery and its replays.
+    pub dead_letters: AtomicU64,
+    /// Whether the route holds at a batch its endpoint refuses because its dead letters are full.
+    pub holding: AtomicBool,
+    /// Whether the route reads the log itself, being behind the routes' shared window of
+    /// projected events: it then costs a projection of its own.
+    pub behind_window: AtomicBool,
 }
 
 impl RouteStats {

@@ -18,7 +18,7 @@ fn telemetry() -> CloudEvent {
         dataschema: Some("dtmi:example:Pump;1".to_owned()),
         traceparent: None,
         component: None,
-        data: json!({"flow": 3}),
+        data: serde_json::value::to_raw_value(&json!({"flow": 3})).unwrap(),
     }
 }
 
@@ -29,7 +29,7 @@ fn relationship_created() -> CloudEvent {
         event_type: event_type::RELATIONSHIP_CREATE,
         subject: "pump-7/relationships/feeds-1".to_owned(),
         dataschema: None,
-        data: json!({"$relationshipId": "feeds-1"}),
+        data: serde_json::value::to_raw_value(&json!({"$relationshipId": "feeds-1"})).unwrap(),
         ..telemetry()
     }
 }

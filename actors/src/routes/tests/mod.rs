@@ -42,19 +42,20 @@ async fn append_telemetry(log: &EventLog, twin: &str, count: u64) -> u64 {
 
 /// A webhook receiver on a loopback port. It answers every request with `status` (200 at first;
 /// tests change it), except on `/stall`, where it answers 200 only after two seconds. It records
-/// each request's content type, authorization and body, and apart the bodies it answered 2xx to.
+/// each request's content type, authorization and body, and apart the path and body of each
+/// request it answered 2xx to.
 struct Receiver {
     url: String,
     status: Arc<AtomicU16>,
     seen: Arc<Mutex<Vec<(String, String, String)>>>,
-    accepted: Arc<Mutex<Vec<String>>>,
+    accepted: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl Receiver {
     fn start() -> Receiver {
         let status = Arc::new(AtomicU16::new(200));
         let seen: Arc<Mutex<Vec<(String, String, String)>>> = Arc::default();
-        let accepted: Arc<Mutex<Vec<String>>> = Arc::default();
+        let accepted: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let shared = (status.clone(), seen.clone(), accepted.clone());
@@ -79,8 +80,10 @@ impl Receiver {
                                     body.clone(),
                                 );
                                 recorded.lock().unwrap().push(entry);
-                                if request.path() == "/stall" {
+                                let path = request.path().to_owned();
+                                if path == "/stall" {
                                     actix_web::rt::time::sleep(Duration::from_secs(2)).await;
+                                    accepted.lock().unwrap().push((path, body));
                                     return HttpResponse::Ok().finish();
                                 }
                                 let status = actix_web::http::StatusCode::from_u16(
@@ -88,7 +91,7 @@ impl Receiver {
                                 )
                                 .unwrap();
                                 if status.is_success() {
-                                    accepted.lock().unwrap().push(body);
+                                    accepted.lock().unwrap().push((path, body));
                                 }
                                 HttpResponse::build(status).finish()
                             }
@@ -113,11 +116,21 @@ impl Receiver {
 
     /// Every event of every batch it answered 2xx to, in arrival order.
     fn accepted_events(&self) -> Vec<serde_json::Value> {
+        self.accepted_events_where(|_| true)
+    }
+
+    /// Every event of every batch to `path` it answered 2xx to, in arrival order.
+    fn accepted_events_at(&self, path: &str) -> Vec<serde_json::Value> {
+        self.accepted_events_where(|at| at == path)
+    }
+
+    fn accepted_events_where(&self, at: impl Fn(&str) -> bool) -> Vec<serde_json::Value> {
         self.accepted
             .lock()
             .unwrap()
             .iter()
-            .flat_map(|body| serde_json::from_str::<Vec<serde_json::Value>>(body).unwrap())
+            .filter(|(path, _)| at(path))
+            .flat_map(|(_, body)| serde_json::from_str::<Vec<serde_json::Value>>(body).unwrap())
             .collect()
     }
 }
