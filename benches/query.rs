@@ -14,7 +14,7 @@
 //!   its first page of 1,000 results, and is then also timed alone for its p50 and p99.
 //! - `ingest_with_queries`: durable telemetry appends from 1024 producers to a log that a
 //!   `ReadModelFollower` follows, without and with a client that runs those queries back to
-//!   back on the followed model through a `QueryPool`, the low-priority threads the server
+//!   back on the followed model through a `QueryPool`, the idle-priority threads the server
 //!   runs queries on. The ratio of the two throughputs is the cost of querying; the
 //!   follower's freshness lag (from a commit to the model reflecting it) is sampled in both.
 
@@ -328,7 +328,7 @@ async fn ingest(log: &EventLog, round: u64) {
 }
 
 /// Runs the queries back to back through `pool` until `stop`, as `POST /query` runs them, and
-/// returns each run's time, the wait for a query thread and for the lock included.
+/// returns each run's time, the wait for a query thread included.
 fn query_loop(pool: QueryPool, stop: Arc<AtomicBool>) -> Vec<Duration> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()

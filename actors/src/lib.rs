@@ -20,7 +20,7 @@
 //! - `grammar`: the winnow tokens and positioned errors that the query and filter languages share.
 //! - [`read_model`]: [`read_model::ReadModel`], the committed log folded into twins, models and
 //!   the indexes queries use, [`read_model::ReadModelFollower`], which keeps it fresh, and
-//!   [`read_model::QueryPool`], the low-priority threads queries run on.
+//!   [`read_model::QueryPool`], the idle-priority threads queries run on.
 //! - [`routes`]: [`routes::EventRoutes`], ADT's event routes and their at-least-once webhook
 //!   deliveries, with cursors and dead letters beside the log.
 //! - [`node_keys`]: the node's secret keys beside the log, drawn once and kept with its data.

@@ -181,7 +181,7 @@ impl From<EvalError> for ApiError {
 impl From<QueryRunError> for ApiError {
     fn from(error: QueryRunError) -> ApiError {
         match error {
-            // The model may be half-changed and is no longer followed: only a restart mends it.
+            // The model no longer follows the log: only a restart mends it.
             QueryRunError::Halted { .. } => {
                 ApiError::not_ready(format!("{error}; restart the node"))
             }

@@ -35,7 +35,8 @@ pub enum EvalError {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum QueryRunError {
-    /// Applying a record panicked: the model may be half-changed, and nothing follows the log.
+    /// Applying a record panicked: the log and the code disagree, and nothing follows the log
+    /// any more. `lsn` is the last snapshot's.
     #[error("the query read model stopped following the log after a failure at LSN {lsn}")]
     Halted { lsn: u64 },
     #[error("the query's evaluation panicked")]

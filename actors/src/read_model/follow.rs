@@ -1,64 +1,44 @@
 //! Feeding the read model from the log: a rebuild from the first record, and a follower thread
 //! that applies each commit as it lands.
 //!
-//! The follower reads the log on its own thread, since redb reads block, and takes the shared
-//! model's lock only to apply records it has already read and decoded; the log's writer never
-//! waits for the read model at all. While a query holds the lock, the follower reads on, and
-//! once the query lets go (the lock is handed to the follower, see [`SharedReadModel`]) it
-//! applies everything read so far, for at most [`APPLY_BUDGET`] per hold: under a steady stream
-//! of queries it falls behind by at most what the log gains during one query and one budget.
+//! The follower reads the log on its own thread, since redb reads block, and applies records to
+//! a model of its own, which nothing else reads. After each chunk of records it publishes a
+//! snapshot of that model (see [`SharedReadModel`]); queries read snapshots, so the follower
+//! never waits for a query, and the log's writer never waits for the follower.
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use tokio::runtime::Runtime;
 use tokio::sync::{oneshot, watch};
 use twinlog_migrations::reader::{LogReader, Replay};
-use twinlog_migrations::Event;
 
 use super::{ReadModel, ReadModelError, SharedReadModel};
 use crate::log::{EventLog, LogHead};
 
-/// How long the follower holds the lock at most to apply what it has read: a query waits at
-/// most this long for it. It is long enough to apply tens of thousands of records, so that a
-/// follower that waited for a long query applies all it read meanwhile in one turn: a shorter
-/// turn between two such queries would let it fall behind for good.
-pub const APPLY_BUDGET: Duration = Duration::from_millis(50);
+/// How many records the follower applies at most between two snapshots. A snapshot costs a few
+/// reference counts, but the first change after it to each twin and index node copies that
+/// node; a chunk spreads those copies over many records, and applying one takes a small part
+/// of the read model's freshness target.
+const PUBLISH_RECORDS_MAX: usize = 1024;
 
-/// How many records the follower reads ahead while a query holds the lock, before it waits
-/// for the lock: the memory a stalled query can make it hold.
-pub const READ_AHEAD_RECORDS_MAX: usize = 65_536;
-
-/// How many records the follower reads between two looks at whether the lock is free.
-const READ_CHUNK_RECORDS: usize = 1024;
-
-/// One committed record, decoded.
-struct Committed {
-    lsn: u64,
-    twin_id: String,
-    event: Event,
-}
-
-/// Up to [`READ_CHUNK_RECORDS`] records from `replay` into `pending`; whether the replay
-/// reached the end of the log.
-fn read_chunk(
-    replay: &mut Replay,
-    pending: &mut VecDeque<Committed>,
-) -> Result<bool, ReadModelError> {
-    let mut read = 0;
-    for stored in replay.by_ref().take(READ_CHUNK_RECORDS) {
+/// Applies up to [`PUBLISH_RECORDS_MAX`] records from `replay` to `model`; whether the replay
+/// may hold more. A record that fails to read leaves the model at the records before it.
+fn apply_chunk(replay: &mut Replay, model: &mut ReadModel) -> Result<bool, ReadModelError> {
+    let mut applied = 0;
+    for stored in replay.by_ref().take(PUBLISH_RECORDS_MAX) {
         let stored = stored?;
         let record = stored.decode()?;
-        pending.push_back(Committed {
-            lsn: record.header.lsn,
-            twin_id: record.header.twin_id.to_owned(),
-            event: record.event()?,
-        });
-        read += 1;
+        let header = &record.header;
+        model.apply(
+            header.lsn,
+            header.twin_id,
+            header.twin_version,
+            &record.event()?,
+        )?;
+        applied += 1;
     }
-    Ok(read < READ_CHUNK_RECORDS)
+    Ok(applied == PUBLISH_RECORDS_MAX)
 }
 
 impl ReadModel {
@@ -66,11 +46,8 @@ impl ReadModel {
     /// workers.
     pub fn rebuild(log: &EventLog) -> Result<ReadModel, ReadModelError> {
         let mut model = ReadModel::new();
-        for stored in log.reader().replay_from(1) {
-            let stored = stored?;
-            let record = stored.decode()?;
-            model.apply(record.header.lsn, record.header.twin_id, &record.event()?)?;
-        }
+        let mut replay = log.reader().replay_from(1);
+        while apply_chunk(&mut replay, &mut model)? {}
         Ok(model)
     }
 }
@@ -90,28 +67,28 @@ impl ReadModelFollower {
     /// holds the log's reader and head, not the log itself, so the log still closes when its
     /// last handle is dropped.
     pub fn start(log: &EventLog, model: ReadModel) -> Result<ReadModelFollower, ReadModelError> {
-        let model = Arc::new(SharedReadModel::new(model));
+        let shared = Arc::new(SharedReadModel::new(model.clone()));
         let (stop, stopped) = oneshot::channel();
         // A current-thread runtime only to wait on the head and the stop signal; it drives no I/O.
         let runtime = tokio::runtime::Builder::new_current_thread().build()?;
         let follow = Follow {
             reader: log.reader().clone(),
             head: log.subscribe(),
-            model: model.clone(),
+            model,
+            shared: shared.clone(),
         };
         let thread = std::thread::Builder::new()
             .name("read-model".to_owned())
             .spawn(move || follow.run(&runtime, stopped))?;
         Ok(ReadModelFollower {
-            model,
+            model: shared,
             stop: Some(stop),
             thread: Some(thread),
         })
     }
 
-    /// The read model, for queries. The follower holds its lock only while it applies records
-    /// it has read, [`APPLY_BUDGET`] at most at a time. A panic while applying (the log and the
-    /// code disagree) stops the follower and halts the model: it may be half-changed.
+    /// The read model's latest snapshot, for queries. A panic while applying (the log and the
+    /// code disagree) stops the follower and halts the model: queries are refused from then on.
     pub fn model(&self) -> &Arc<SharedReadModel> {
         &self.model
     }
@@ -139,11 +116,17 @@ impl Drop for ReadModelFollower {
 struct Follow {
     reader: LogReader,
     head: watch::Receiver<LogHead>,
-    model: Arc<SharedReadModel>,
+    /// The follower's own model, ahead of the shared snapshot while it applies a chunk.
+    model: ReadModel,
+    shared: Arc<SharedReadModel>,
 }
 
 impl Follow {
     fn run(mut self, runtime: &Runtime, mut stopped: oneshot::Receiver<()>) {
+        // A panic below means the log and the code disagree: the model is half-changed, and
+        // queries are told rather than served a model that no longer follows the log.
+        let shared = self.shared.clone();
+        let _halt_on_panic = shared.halt_on_panic();
         loop {
             // Marked seen before the catch-up, so a commit that lands during it wakes the wait.
             self.head.borrow_and_update();
@@ -162,41 +145,19 @@ impl Follow {
         }
     }
 
-    /// Applies every record the log holds beyond the model. While a query holds the lock it
-    /// reads on, up to [`READ_AHEAD_RECORDS_MAX`] records, so that one hold applies them all.
-    fn catch_up(&self) -> Result<(), ReadModelError> {
+    /// Applies every record the log holds beyond the model, publishing a snapshot after each
+    /// chunk, and after the records that applied before a failure.
+    fn catch_up(&mut self) -> Result<(), ReadModelError> {
         let mut replay = self.reader.replay_from(self.model.lsn() + 1);
-        let mut pending = VecDeque::new();
-        let mut at_end = false;
         loop {
-            if !at_end {
-                at_end = read_chunk(&mut replay, &mut pending)?;
+            let published_lsn = self.model.lsn();
+            let applied = apply_chunk(&mut replay, &mut self.model);
+            if self.model.lsn() != published_lsn {
+                self.shared.publish(&self.model);
             }
-            if pending.is_empty() {
+            if !applied? {
                 return Ok(());
             }
-            let wait = at_end || pending.len() >= READ_AHEAD_RECORDS_MAX;
-            if let Some(applied) = self
-                .model
-                .apply(wait, |model| apply_for(model, &mut pending))
-            {
-                applied?;
-            }
         }
     }
-}
-
-/// Applies records from the front of `pending` until none is left or [`APPLY_BUDGET`] is spent.
-fn apply_for(
-    model: &mut ReadModel,
-    pending: &mut VecDeque<Committed>,
-) -> Result<(), ReadModelError> {
-    let started = Instant::now();
-    while let Some(record) = pending.pop_front() {
-        model.apply(record.lsn, &record.twin_id, &record.event)?;
-        if started.elapsed() >= APPLY_BUDGET {
-            break;
-        }
-    }
-    Ok(())
 }

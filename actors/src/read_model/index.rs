@@ -1,23 +1,25 @@
 //! A many-to-many index: each key's set of values, with no key left holding an empty set, so that
-//! the keys alone say what is indexed.
+//! the keys alone say what is indexed. Persistent, as the rest of the model: a clone shares every
+//! set, and a change copies only the nodes on its path.
 
 use std::borrow::Borrow;
-use std::collections::{BTreeMap, BTreeSet};
+
+use imbl::{OrdMap, OrdSet};
 
 #[derive(Debug, Clone)]
-pub(super) struct SetIndex<K, V> {
-    sets: BTreeMap<K, BTreeSet<V>>,
+pub(super) struct SetIndex<K: Ord, V: Ord> {
+    sets: OrdMap<K, OrdSet<V>>,
 }
 
-impl<K, V> Default for SetIndex<K, V> {
+impl<K: Ord, V: Ord> Default for SetIndex<K, V> {
     fn default() -> SetIndex<K, V> {
         SetIndex {
-            sets: BTreeMap::new(),
+            sets: OrdMap::new(),
         }
     }
 }
 
-impl<K: Ord, V: Ord> SetIndex<K, V> {
+impl<K: Ord + Clone, V: Ord + Clone> SetIndex<K, V> {
     pub(super) fn insert(&mut self, key: K, value: V) {
         self.sets.entry(key).or_default().insert(value);
     }
@@ -45,7 +47,7 @@ impl<K: Ord, V: Ord> SetIndex<K, V> {
     }
 
     /// Every key with its values.
-    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &BTreeSet<V>)> {
+    pub(super) fn iter(&self) -> impl Iterator<Item = (&K, &OrdSet<V>)> {
         self.sets.iter()
     }
 }

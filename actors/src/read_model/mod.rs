@@ -5,12 +5,17 @@
 //! It is fed only by committed records read back from the log, never by the write path's
 //! in-memory state, so that a secondary region can run it over its replicated log.
 //!
+//! Its collections are persistent (`imbl`): a clone shares everything with the original, and a
+//! change to either copies only the nodes on the path to what it changes. So the follower applies
+//! records to a model of its own and publishes a clone of it, a snapshot, after each chunk, at a
+//! cost that does not grow with the model; queries read a snapshot, and nothing they do waits for
+//! the follower or makes it wait.
+//!
 //! - `apply`: [`ReadModel::apply`], one record folded in, its indexes kept.
 //! - `follow`: [`ReadModel::rebuild`], and [`ReadModelFollower`], which keeps a shared read model
-//!   up to date with the log, a chunk of records per lock.
-//! - `shared`: [`SharedReadModel`], the model as the follower and queries share it: a lock that
-//!   gives the follower its turn, and the model's LSN readable without it.
-//! - `pool`: [`QueryPool`], the low-priority threads queries run on.
+//!   up to date with the log, publishing a snapshot per chunk of records.
+//! - `shared`: [`SharedReadModel`], the latest snapshot, which queries take without a lock.
+//! - `pool`: [`QueryPool`], the idle-priority threads queries run on.
 //! - `eval`: [`ReadModel::query`] and [`ReadModel::query_page`], a parsed
 //!   [`crate::query::Query`] run against the indexes.
 //! - `index`: the many-to-many index behind the model and incoming-relationship indexes.
@@ -28,10 +33,11 @@ mod shared;
 mod tests;
 mod top_level;
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use rustc_hash::FxHashMap;
+use imbl::shared_ptr::DefaultSharedPtr;
+use imbl::{GenericHashMap, OrdSet, Vector};
+use rustc_hash::FxBuildHasher;
 use twinlog_dtdl::Dtmi;
 
 use crate::models::ModelRegistry;
@@ -41,31 +47,44 @@ use top_level::{PropertyNames, TopLevel};
 
 pub use error::{EvalError, QueryPoolError, QueryRunError, ReadModelError};
 pub use eval::QueryPage;
-pub use follow::{ReadModelFollower, APPLY_BUDGET, READ_AHEAD_RECORDS_MAX};
+pub use follow::ReadModelFollower;
 pub use pool::{QueryPool, QUERY_THREADS_DEFAULT};
 pub use shared::SharedReadModel;
 
-/// Everything the log says up to [`ReadModel::lsn`], indexed for queries.
+/// Everything the log says up to [`ReadModel::lsn`], indexed for queries. A clone costs a few
+/// reference counts, whatever the model's size, and shares every twin with the original.
 #[derive(Debug, Clone, Default)]
 pub struct ReadModel {
     lsn: u64,
     /// Every twin stream, deleted twins included: a stream goes on after its twin is deleted,
     /// and the ETags of a twin created again follow from the versions counted here. None is
     /// ever removed, so a stream's position never changes.
-    streams: Vec<TwinState>,
-    /// Each stream's twin's top-level properties, by position in `streams`: a dense vector of
-    /// small slices, so that a scan touches little memory per twin.
-    top_levels: Vec<TopLevel>,
-    /// The names `top_levels` holds, each allocated once, so that a probe compares addresses.
+    streams: Vector<Stream>,
+    /// The names the streams' top-level layouts hold, each allocated once, so that a probe
+    /// compares addresses.
     property_names: PropertyNames,
     /// The `$dtId` index: each stream's position in `streams`.
-    positions: FxHashMap<Arc<str>, usize>,
-    models: ModelRegistry,
+    positions: Positions,
+    /// Shared with snapshots until a model record changes it.
+    models: Arc<ModelRegistry>,
     /// Existing twins by the DTMI of their own model, as (`$dtId`, position in `streams`), in
     /// `$dtId` order: a query by model reaches each twin's state without a lookup by id.
     by_model: SetIndex<Dtmi, (Arc<str>, usize)>,
     /// Relationships by target: (source twin id, relationship id).
-    incoming: SetIndex<Arc<str>, (Arc<str>, String)>,
+    incoming: SetIndex<Arc<str>, (Arc<str>, Arc<str>)>,
+}
+
+/// `$dtId` to position in [`ReadModel`]'s streams, hashed as the rest of the crate hashes.
+type Positions = GenericHashMap<Arc<str>, usize, FxBuildHasher, DefaultSharedPtr>;
+
+/// One twin stream as the model holds it: its twin's top-level properties laid out for
+/// conditions, and its state. Both are shared between snapshots until a record changes them, so
+/// copying a stream costs two reference counts. The layout sits in the stream list itself, so
+/// that a scan that probes only top-level values never reaches the state.
+#[derive(Debug, Clone)]
+struct Stream {
+    top_level: TopLevel,
+    state: Arc<TwinState>,
 }
 
 impl ReadModel {
@@ -83,17 +102,21 @@ impl ReadModel {
         &self.models
     }
 
-    /// The stream of twin `twin_id`, if the twin exists now.
+    /// The stream of twin `twin_id`, if the twin exists now. Its `version()` counts the stream
+    /// up to the twin's last change: telemetry since is not applied (see [`ReadModel::apply`]).
     pub fn twin(&self, twin_id: &str) -> Option<&TwinState> {
         self.positions
             .get(twin_id)
-            .map(|&at| &self.streams[at])
+            .map(|&at| &*self.streams[at].state)
             .filter(|state| state.twin().is_some())
     }
 
     /// Every existing twin's stream, in no particular order.
     pub fn twins(&self) -> impl Iterator<Item = &TwinState> {
-        self.streams.iter().filter(|state| state.twin().is_some())
+        self.streams
+            .iter()
+            .map(|stream| &*stream.state)
+            .filter(|state| state.twin().is_some())
     }
 
     /// How many twins exist, counted from the model index rather than by a scan.
@@ -119,7 +142,7 @@ impl ReadModel {
         &'a self,
         model: &'a Dtmi,
         exact: bool,
-    ) -> impl Iterator<Item = &'a BTreeSet<(Arc<str>, usize)>> + 'a {
+    ) -> impl Iterator<Item = &'a OrdSet<(Arc<str>, usize)>> + 'a {
         self.by_model
             .iter()
             .filter(move |(own, _)| self.is_of_model(own, model, exact))
@@ -142,6 +165,6 @@ impl ReadModel {
     pub fn incoming(&self, target_id: &str) -> impl Iterator<Item = (&str, &str)> {
         self.incoming
             .get(target_id)
-            .map(|(source, relationship_id)| (&**source, relationship_id.as_str()))
+            .map(|(source, relationship_id)| (&**source, &**relationship_id))
     }
 }

@@ -1,8 +1,11 @@
-//! The threads queries run on: few, and at a low OS priority. A query over many twins keeps a
-//! core busy for milliseconds; on a small machine that core is a large share of the whole, so
-//! queries must give way to the log writer, the read model's follower, the twin actors and the
-//! HTTP workers, which all keep the normal priority. Only scheduling can do that: no lock is
-//! shared between ingestion and queries (docs/design.md "Queries over HTTP", "Isolation").
+//! The threads queries run on: few, and under Linux's `SCHED_IDLE`. A query over many twins
+//! keeps a core busy for milliseconds; on a small machine that core is a large share of the
+//! whole, so queries must give way to the log writer, the read model's follower, the twin
+//! actors and the HTTP workers, which all keep the normal priority. Only scheduling can do
+//! that, and `SCHED_IDLE` does it at once: a woken normal thread takes the core from a query
+//! without waiting out its slice. Starving a query is safe, since it holds nothing another
+//! thread waits for: it reads a snapshot of the model, and the follower never waits on one
+//! (docs/design.md "Queries over HTTP", "Isolation").
 
 use std::sync::Arc;
 
@@ -12,12 +15,13 @@ use crate::background::{lower_thread_priority, BackgroundClass};
 
 use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 
-/// One thread: the model's lock admits one query at a time anyway, and a second thread would
-/// only wait on the lock, ahead of the follower.
+/// One thread: queries get only the time no normal thread wants, which a second thread would
+/// not add to on a busy machine, and each running query keeps its snapshot, and so the twins
+/// the follower has changed since, in memory.
 pub const QUERY_THREADS_DEFAULT: usize = 1;
 
-/// Runs queries against a [`SharedReadModel`] on threads of its own, in
-/// [`BackgroundClass::Nice`].
+/// Runs queries against a [`SharedReadModel`]'s snapshots on threads of its own, in
+/// [`BackgroundClass::Idle`].
 pub struct QueryPool {
     threads: rayon::ThreadPool,
     model: Arc<SharedReadModel>,
@@ -29,7 +33,7 @@ impl QueryPool {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|at| format!("query-{at}"))
-            .start_handler(|_| lower_thread_priority("query", BackgroundClass::Nice))
+            .start_handler(|_| lower_thread_priority("query", BackgroundClass::Idle))
             // Without a handler, rayon aborts the process on a panic; the query's caller is
             // told instead (its answer's sender is dropped).
             .panic_handler(|_| tracing::error!("a query panicked during evaluation"))
@@ -42,7 +46,7 @@ impl QueryPool {
         &self.model
     }
 
-    /// Runs `evaluate` on a query thread, under the model's lock, and answers what it returns.
+    /// Runs `evaluate` on a query thread, on the latest snapshot, and answers what it returns.
     pub async fn run<R: Send + 'static>(
         &self,
         evaluate: impl FnOnce(&ReadModel) -> R + Send + 'static,

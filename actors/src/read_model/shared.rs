@@ -1,76 +1,72 @@
-//! The read model as its follower and the queries share it. The lock hands itself over fairly,
-//! so that the follower, waiting while a query runs, gets the model next rather than the next
-//! query; the model's LSN is published beside the lock, so that its lag is read without it.
+//! The read model as its follower and the queries share it: the latest snapshot the follower
+//! published, which a query takes without a lock and reads for as long as it likes, while the
+//! follower goes on applying records to a model of its own and publishing newer snapshots.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
-use parking_lot::{Mutex, MutexGuard};
+use arc_swap::ArcSwap;
 
 use super::{QueryRunError, ReadModel};
 
-/// A [`ReadModel`] that one follower changes and queries read, one at a time: the model is not
-/// `Sync`, since a [`TwinState`](crate::twin::TwinState) keeps a `Cell` cache for its
-/// decisions.
+/// The snapshot of a [`ReadModel`] that queries read, published by its one follower. Neither
+/// side ever waits for the other: taking or publishing a snapshot is a few atomic operations
+/// (`arc-swap` is lock-free for both), so a query starved of CPU holds up nobody.
 #[derive(Debug)]
 pub struct SharedReadModel {
-    model: Mutex<ReadModel>,
-    /// The model's LSN, stored each time the follower lets go of the lock.
-    lsn: AtomicU64,
-    /// Set when applying a record panicked: the model may be half-changed, and its follower
-    /// has stopped.
+    snapshot: ArcSwap<ReadModel>,
+    /// Set when applying a record panicked: the follower's own model may be half-changed, and
+    /// it has stopped, so the snapshot will never be fresher.
     halted: AtomicBool,
 }
 
 impl SharedReadModel {
+    /// Shares `model` as the first snapshot.
     pub fn new(model: ReadModel) -> SharedReadModel {
         SharedReadModel {
-            lsn: AtomicU64::new(model.lsn()),
-            model: Mutex::new(model),
+            snapshot: ArcSwap::from_pointee(model),
             halted: AtomicBool::new(false),
         }
     }
 
-    /// The LSN of the last record the model reflects, read without the lock.
+    /// The LSN of the last record the latest snapshot reflects.
     pub fn lsn(&self) -> u64 {
-        self.lsn.load(Ordering::Acquire)
+        self.snapshot.load().lsn()
     }
 
-    /// Runs `read` on the model, unless applying a record panicked. The lock is then handed to
-    /// whoever waits for it, so that queries run back to back do not keep the follower out.
-    pub fn read<R>(&self, read: impl FnOnce(&ReadModel) -> R) -> Result<R, QueryRunError> {
-        let model = self.model.lock();
+    /// The latest snapshot, unless applying a record panicked. Holding it holds only the
+    /// memory of what the follower has changed since.
+    pub fn snapshot(&self) -> Result<Arc<ReadModel>, QueryRunError> {
+        let snapshot = self.snapshot.load_full();
         if self.halted.load(Ordering::Acquire) {
-            return Err(QueryRunError::Halted { lsn: model.lsn() });
+            return Err(QueryRunError::Halted {
+                lsn: snapshot.lsn(),
+            });
         }
-        let read = read(&model);
-        MutexGuard::unlock_fair(model);
-        Ok(read)
+        Ok(snapshot)
     }
 
-    /// Runs `apply` on the model: at once if the lock is free, else after waiting for it if
-    /// `wait`, else not at all. Letting go publishes the model's LSN and hands the lock to a
-    /// waiting query; a panic in `apply` marks the model halted before the lock is let go.
-    pub(super) fn apply<R>(
-        &self,
-        wait: bool,
-        apply: impl FnOnce(&mut ReadModel) -> R,
-    ) -> Option<R> {
-        let mut model = match wait {
-            true => self.model.lock(),
-            false => self.model.try_lock()?,
-        };
-        // Declared after the guard, so dropped before it when `apply` panics.
-        let halt_on_panic = HaltOnPanic(&self.halted);
-        let applied = apply(&mut model);
-        drop(halt_on_panic);
-        self.lsn.store(model.lsn(), Ordering::Release);
-        MutexGuard::unlock_fair(model);
-        Some(applied)
+    /// Runs `read` on the latest snapshot, unless applying a record panicked.
+    pub fn read<R>(&self, read: impl FnOnce(&ReadModel) -> R) -> Result<R, QueryRunError> {
+        let snapshot = self.snapshot()?;
+        Ok(read(&snapshot))
+    }
+
+    /// Makes a snapshot of `model` the one queries take. A query that holds an older one keeps
+    /// it.
+    pub(super) fn publish(&self, model: &ReadModel) {
+        self.snapshot.store(Arc::new(model.clone()));
+    }
+
+    /// A guard that marks the model halted if it is dropped in a panic: the follower holds one
+    /// while it applies records.
+    pub(super) fn halt_on_panic(&self) -> HaltOnPanic<'_> {
+        HaltOnPanic(&self.halted)
     }
 }
 
 /// Marks the model halted if dropped in a panic.
-struct HaltOnPanic<'a>(&'a AtomicBool);
+pub(super) struct HaltOnPanic<'a>(&'a AtomicBool);
 
 impl Drop for HaltOnPanic<'_> {
     fn drop(&mut self) {

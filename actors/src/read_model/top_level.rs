@@ -13,10 +13,11 @@ use rustc_hash::FxHashSet;
 use serde_json::{Map, Value};
 
 /// Every top-level property and component name any twin has had, once each. Names are never
-/// dropped, so a name missing here is a name no twin has.
+/// dropped, so a name missing here is a name no twin has. Snapshots share the set until a name
+/// new to every twin comes, which is rare once the twins of each model exist.
 #[derive(Debug, Clone, Default)]
 pub(super) struct PropertyNames {
-    names: FxHashSet<Arc<str>>,
+    names: Arc<FxHashSet<Arc<str>>>,
 }
 
 impl PropertyNames {
@@ -25,7 +26,7 @@ impl PropertyNames {
             return interned.clone();
         }
         let interned: Arc<str> = Arc::from(name);
-        self.names.insert(interned.clone());
+        Arc::make_mut(&mut self.names).insert(interned.clone());
         interned
     }
 
@@ -54,9 +55,11 @@ pub(super) enum Probed<'a> {
 
 /// One twin's top-level names (all but `$metadata`), sorted by the address of their interned
 /// name, each with its scalar value or the mark of a nested one. Empty for a deleted twin.
+/// Shared: a record that changes the twin builds a new layout, so a copy of its stream (for a
+/// record that does not, such as telemetry) need not copy this one.
 #[derive(Debug, Clone, Default)]
 pub(super) struct TopLevel {
-    entries: Box<[(Arc<str>, Held)]>,
+    entries: Arc<[(Arc<str>, Held)]>,
 }
 
 /// The sort key of an interned name: its address, which is unique among interned names.
@@ -80,7 +83,7 @@ impl TopLevel {
             .collect();
         entries.sort_unstable_by_key(|(name, _)| address(name));
         TopLevel {
-            entries: entries.into_boxed_slice(),
+            entries: entries.into(),
         }
     }
 

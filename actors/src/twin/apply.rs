@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Display;
+use std::sync::Arc;
 
 use serde_json::{Map, Value};
 use twinlog_dtdl::Dtmi;
@@ -49,34 +50,39 @@ impl TwinState {
                 let relationships = self
                     .twin
                     .take()
-                    .map(|previous| previous.relationships)
+                    .map(|previous| match Arc::try_unwrap(previous) {
+                        Ok(previous) => previous.relationships,
+                        // Shared with a snapshot: copy only what is kept.
+                        Err(shared) => shared.relationships.clone(),
+                    })
                     .unwrap_or_default();
-                self.twin = Some(Twin {
+                self.twin = Some(Arc::new(Twin {
                     model,
                     document,
                     times,
                     component_times,
                     version,
                     relationships,
-                });
+                }));
             }
             Event::TwinPatched { at_ms, patch } => {
                 let patch = Patch::from_recorded(patch).unwrap_or_else(|e| self.corrupt(event, e));
                 self.recorded_twin(event);
                 // Patched in place: a patch that does not apply panics below, and the shell never
                 // reuses a state that panicked.
-                let mut twin = self
+                let mut shared = self
                     .twin
                     .take()
                     .unwrap_or_else(|| unreachable!("checked above"));
+                let twin = Arc::make_mut(&mut shared);
                 let touched = patch_document(&mut twin.document, &patch)
                     .unwrap_or_else(|e| self.corrupt(event, e));
                 if touched.contains(&Touched::Model) {
                     twin.model = self.recorded_model(&twin.document, event);
                 }
-                retime_touched(&mut twin, &touched, *at_ms);
+                retime_touched(twin, &touched, *at_ms);
                 twin.version = version;
-                self.twin = Some(twin);
+                self.twin = Some(shared);
             }
             Event::TwinDeleted { .. } => {
                 self.recorded_twin(event);
@@ -103,6 +109,7 @@ impl TwinState {
                 let twin = self
                     .twin
                     .as_mut()
+                    .map(Arc::make_mut)
                     .unwrap_or_else(|| unreachable!("checked above"));
                 twin.relationships.insert(
                     relationship_id.clone(),
@@ -131,7 +138,7 @@ impl TwinState {
                 let relationship = self
                     .twin
                     .as_mut()
-                    .and_then(|twin| twin.relationships.get_mut(relationship_id))
+                    .and_then(|twin| Arc::make_mut(twin).relationships.get_mut(relationship_id))
                     .unwrap_or_else(|| unreachable!("checked above"));
                 relationship.properties = properties;
                 relationship.version = version;
@@ -142,7 +149,7 @@ impl TwinState {
             } => {
                 self.recorded_relationship(relationship_id, event);
                 if let Some(twin) = self.twin.as_mut() {
-                    twin.relationships.remove(relationship_id);
+                    Arc::make_mut(twin).relationships.remove(relationship_id);
                 }
             }
             Event::ModelsUploaded { .. }
@@ -179,7 +186,7 @@ impl TwinState {
 
     fn recorded_twin(&self, event: &Event) -> &Twin {
         self.twin
-            .as_ref()
+            .as_deref()
             .unwrap_or_else(|| self.corrupt(event, "the twin does not exist"))
     }
 

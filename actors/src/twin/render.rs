@@ -42,7 +42,7 @@ impl TwinState {
     /// rendered times, renders the document; any other value is the stored one, borrowed, since
     /// the stored shape and the rendered one agree everywhere else (see `document`).
     pub fn document_field(&self, path: &[String]) -> Option<Cow<'_, Value>> {
-        let twin = self.twin.as_ref()?;
+        let twin = self.twin.as_deref()?;
         let Some((first, rest)) = path.split_first() else {
             return self.twin_document().ok().map(Cow::Owned);
         };

@@ -22,7 +22,9 @@ pub struct TwinState {
     pub(super) twin_id: Arc<str>,
     /// Records of this stream applied, telemetry included: the log numbers them 1, 2, 3 …
     pub(super) version: u64,
-    pub(super) twin: Option<Twin>,
+    /// Shared, so that a copy of the state (a read model's snapshot) costs no copy of the twin
+    /// until one of the two changes it.
+    pub(super) twin: Option<Arc<Twin>>,
     pub(super) telemetry: TelemetryWindow,
     pub(super) validated: Validated,
 }
@@ -120,13 +122,13 @@ impl TwinState {
     }
 
     pub fn twin(&self) -> Option<&Twin> {
-        self.twin.as_ref()
+        self.twin.as_deref()
     }
 
     /// The twin, or `DigitalTwinNotFound`.
     pub fn existing(&self) -> Result<&Twin, TwinError> {
         self.twin
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| TwinError::DigitalTwinNotFound {
                 twin_id: self.twin_id.to_string(),
             })

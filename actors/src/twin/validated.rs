@@ -6,11 +6,15 @@
 //! the rest was valid against the very same Interface. A model may be deleted and uploaded again
 //! under the same id with other contents; so the knowledge is tied to the `Arc<Interface>` it
 //! was checked against, and the registry's current one must be that same allocation.
+//!
+//! The cache sits behind a lock only so that a state can be shared between threads (the query
+//! read model shares its snapshots): the twin's actor is its only user, so the lock is never
+//! contended and costs an uncontended atomic exchange per use.
 
-use std::cell::Cell;
 use std::fmt;
 use std::sync::Arc;
 
+use parking_lot::Mutex;
 use twinlog_dtdl::Interface;
 
 /// The twin's document as of its change at version `.0` (its ETag version) satisfies the
@@ -21,21 +25,19 @@ use twinlog_dtdl::Interface;
 /// decided (see [`crate::aggregate::Aggregate`]). Replay starts without it, a clone forgets it,
 /// and equality ignores it, so replayed and decided states still compare equal.
 #[derive(Default)]
-pub(super) struct Validated(Cell<Option<(u64, Arc<Interface>)>>);
+pub(super) struct Validated(Mutex<Option<(u64, Arc<Interface>)>>);
 
 impl Validated {
     pub(super) fn remember(&self, version: u64, interface: &Arc<Interface>) {
-        self.0.set(Some((version, interface.clone())));
+        *self.0.lock() = Some((version, interface.clone()));
     }
 
     /// Whether the document as of `version` is known to satisfy `interface`.
     pub(super) fn holds(&self, version: u64, interface: &Arc<Interface>) -> bool {
-        let known = self.0.take();
-        let holds = known
+        self.0
+            .lock()
             .as_ref()
-            .is_some_and(|(at, checked)| *at == version && Arc::ptr_eq(checked, interface));
-        self.0.set(known);
-        holds
+            .is_some_and(|(at, checked)| *at == version && Arc::ptr_eq(checked, interface))
     }
 }
 

@@ -3,8 +3,9 @@
 //!
 //! The read model is the one [`ReadModelFollower`](twinlog_actors::read_model::ReadModelFollower)
 //! keeps up to date from committed records on its own thread; this module only reads it. A query
-//! runs under the model's lock on the low-priority [`QueryPool`], never on an HTTP worker, and
-//! each page runs its query again, building only the documents from the token's offset on.
+//! runs on the latest snapshot of the model, on the idle-priority [`QueryPool`], never on an HTTP
+//! worker, and each page runs its query again, building only the documents from the token's
+//! offset on.
 //! Results come in a stable order (`$dtId`), so pages neither skip nor repeat a result while the
 //! twins do not change.
 //!
@@ -58,7 +59,7 @@ impl QueryService {
         }
     }
 
-    /// The LSN the read model reflects, read without waiting for queries.
+    /// The LSN the latest snapshot of the read model reflects: what the next query would see.
     pub fn read_model_lsn(&self) -> u64 {
         self.pool.model().lsn()
     }

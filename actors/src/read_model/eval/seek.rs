@@ -3,8 +3,9 @@
 //! `IN` on relationships) are sized, and the smallest picks the candidates; without one, every
 //! twin or relationship is a candidate. The term it answers need not be checked again.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
+
+use imbl::OrdSet;
 
 use super::condition::Condition;
 use super::row::Entity;
@@ -24,7 +25,7 @@ pub(super) enum Seek<'a> {
     /// Twins by `$dtId`.
     Twins(Vec<&'a str>),
     /// Twins by model: one set per model, of (`$dtId`, position) in `$dtId` order.
-    Models(Vec<&'a BTreeSet<(Arc<str>, usize)>>),
+    Models(Vec<&'a OrdSet<(Arc<str>, usize)>>),
     /// The outgoing relationships of these twins.
     Sources(Vec<&'a str>),
     /// The relationships that point at these twins.
@@ -77,16 +78,17 @@ fn relationships_of(state: &TwinState) -> impl Iterator<Item = Entity<'_>> {
 impl ReadModel {
     /// The twin of stream `at`, as a row binds it.
     pub(super) fn twin_at(&self, at: usize) -> Entity<'_> {
+        let stream = &self.streams[at];
         Entity::Twin {
-            state: &self.streams[at],
-            top_level: &self.top_levels[at],
+            state: &stream.state,
+            top_level: &stream.top_level,
         }
     }
 
     /// The twin `twin_id`, as a row binds it, if it exists.
     pub(super) fn twin_entity(&self, twin_id: &str) -> Option<Entity<'_>> {
         let at = *self.positions.get(twin_id)?;
-        self.streams[at].twin()?;
+        self.streams[at].state.twin()?;
         Some(self.twin_at(at))
     }
 
@@ -149,7 +151,7 @@ impl ReadModel {
     /// id): one per model set for twins by model and for every relationship, one otherwise.
     pub(super) fn candidate_runs<'a>(&'a self, seek: Seek<'a>) -> Vec<Candidates<'a>> {
         // The model index holds only existing twins, with their positions.
-        let state = |(_, at): &(Arc<str>, usize)| &self.streams[*at];
+        let state = |(_, at): &(Arc<str>, usize)| &*self.streams[*at].state;
         match seek {
             Seek::Twins(ids) => vec![Box::new(
                 ids.into_iter().filter_map(|id| self.twin_entity(id)),
