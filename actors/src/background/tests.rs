@@ -1,4 +1,4 @@
-use super::{lower_thread_priority, BackgroundClass};
+use super::run_below_ingestion;
 
 #[cfg(target_os = "linux")]
 #[test]
@@ -7,7 +7,7 @@ fn an_idle_thread_runs_under_sched_idle_and_leaves_its_process_alone() {
     let policy = || unsafe { libc::sched_getscheduler(0) };
     let before = policy();
     let lowered = std::thread::spawn(move || {
-        lower_thread_priority("test", BackgroundClass::Idle);
+        run_below_ingestion("test");
         policy()
     })
     .join()

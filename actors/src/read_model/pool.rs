@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use tokio::sync::oneshot;
 
-use crate::background::{lower_thread_priority, BackgroundClass};
+use crate::background::run_below_ingestion;
 
 use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 
@@ -20,8 +20,8 @@ use super::{QueryPoolError, QueryRunError, ReadModel, SharedReadModel};
 /// the follower has changed since, in memory.
 pub const QUERY_THREADS_DEFAULT: usize = 1;
 
-/// Runs queries against a [`SharedReadModel`]'s snapshots on threads of its own, in
-/// [`BackgroundClass::Idle`].
+/// Runs queries against a [`SharedReadModel`]'s snapshots on threads of its own, under
+/// `SCHED_IDLE` ([`run_below_ingestion`](crate::background::run_below_ingestion)).
 pub struct QueryPool {
     threads: rayon::ThreadPool,
     model: Arc<SharedReadModel>,
@@ -33,7 +33,7 @@ impl QueryPool {
         let threads = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|at| format!("query-{at}"))
-            .start_handler(|_| lower_thread_priority("query", BackgroundClass::Idle))
+            .start_handler(|_| run_below_ingestion("query"))
             // Without a handler, rayon aborts the process on a panic; the query's caller is
             // told instead (its answer's sender is dropped).
             .panic_handler(|_| tracing::error!("a query panicked during evaluation"))

@@ -9,7 +9,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use twinlog_migrations::routes::StoredRoute;
 
-use crate::background::{lower_thread_priority, BackgroundClass};
+use crate::background::run_below_ingestion;
 use crate::feed::{Filter, ProjectionWindow};
 use crate::log::EventLog;
 
@@ -101,9 +101,7 @@ impl EventRoutes {
             .worker_threads(DELIVERY_WORKER_THREADS)
             .max_blocking_threads(DELIVERY_BLOCKING_THREADS_MAX)
             .thread_name("twinlog-routes")
-            .on_thread_start(|| {
-                lower_thread_priority("event route delivery", BackgroundClass::Idle)
-            })
+            .on_thread_start(|| run_below_ingestion("event route delivery"))
             .enable_all()
             .build()
             .map_err(StartError::Runtime)?;
