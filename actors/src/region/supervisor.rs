@@ -103,7 +103,9 @@ impl SupervisorStats {
 }
 
 const SHARDS: usize = 64;
-/// How often one request is retried on a restarted actor before giving up.
+/// How often one request is retried on a restarted actor before giving up. The waits between
+/// attempts grow as the restarts' own backoff does ([`RestartPolicy::backoff`]), so the attempts
+/// outlast the wait before a restart and its replay, however slow a loaded machine makes them.
 const REQUEST_ATTEMPTS_MAX: usize = 16;
 
 enum SlotState {
@@ -296,11 +298,12 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
     ) -> Result<R, TwinFailure<A::Error>> {
         let render: Render<A> =
             Arc::new(move |state: &A| Box::new(read(state)) as Box<dyn Any + Send>);
-        for _ in 0..REQUEST_ATTEMPTS_MAX {
+        for attempt in 1..=REQUEST_ATTEMPTS_MAX {
+            let retry_wait = self.shared.options.restart.backoff(attempt);
             let outcome = match self.send(twin_id, command.clone(), render.clone())? {
                 Some(outcome) => outcome.await,
                 None => {
-                    tokio::time::sleep(self.shared.options.restart.backoff_initial).await;
+                    tokio::time::sleep(retry_wait).await;
                     continue;
                 }
             };
@@ -312,7 +315,7 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
                             .expect("a request's read returns its own type")
                     })
                 }
-                None => tokio::time::sleep(self.shared.options.restart.backoff_initial).await,
+                None => tokio::time::sleep(retry_wait).await,
             }
         }
         Err(TwinFailure::Unavailable {
