@@ -3,8 +3,10 @@
 //! with none); then the end-to-end latency of one route, from an event's commit (its append
 //! acknowledged) to its receipt, while producers append at a paced 10,000 events/s.
 //!
-//! Run: `cargo run --release --example route_delivery -- [--seconds 10]` (seconds per ingestion
-//! run: three rounds of three configurations, then the latency run). Everything runs in this
+//! Run: `cargo run --release --example route_delivery -- [--seconds 10] [--rounds 3]` (seconds
+//! per ingestion run, and rounds of the three configurations, then the latency run). Each
+//! configuration's ratio is the median over rounds of its throughput over the same round's run
+//! without routes, so that the machine's drift between rounds cancels. Everything runs in this
 //! process on loopback: the log, the routes' runtime, the producers and the receiver share the
 //! machine's cores, as a node and a receiver on one host would.
 
@@ -28,8 +30,6 @@ const TWINS: u64 = 1_000;
 const PACED_EVENTS_PER_S: u64 = 10_000;
 /// The paced load appends this many events each tick (one tick per millisecond at 10,000/s).
 const PACED_EVENTS_PER_TICK: u64 = 10;
-/// Rounds of the ingestion comparison.
-const ROUNDS: usize = 3;
 /// How long deliveries may take to catch up after a run before the run counts as failed.
 const CATCH_UP_MAX: Duration = Duration::from_secs(120);
 
@@ -192,10 +192,10 @@ fn ingestion_run(seconds: Duration, url: &str, routes: usize, rt: &tokio::runtim
 
 /// Ingestion with 0, 1 and 4 routes, in interleaved rounds so that a busy moment of the machine
 /// does not land on one configuration only; each figure is the median of its rounds.
-fn throughput(seconds: Duration, url: &str, rt: &tokio::runtime::Runtime) {
+fn throughput(seconds: Duration, rounds: usize, url: &str, rt: &tokio::runtime::Runtime) {
     const CONFIGURATIONS: [usize; 3] = [0, 1, 4];
     let mut runs: Vec<Vec<Run>> = CONFIGURATIONS.iter().map(|_| Vec::new()).collect();
-    for _ in 0..ROUNDS {
+    for _ in 0..rounds {
         for (runs, routes) in runs.iter_mut().zip(CONFIGURATIONS) {
             runs.push(ingestion_run(seconds, url, routes, rt));
         }
@@ -205,17 +205,23 @@ fn throughput(seconds: Duration, url: &str, rt: &tokio::runtime::Runtime) {
         values.sort_by(f64::total_cmp);
         values[values.len() / 2]
     };
-    let baseline = median(&runs[0], |run| run.events_per_s);
-    for (runs, routes) in runs.iter().zip(CONFIGURATIONS) {
-        let rate = median(runs, |run| run.events_per_s);
+    for (at, routes) in CONFIGURATIONS.into_iter().enumerate() {
+        let mut ratios: Vec<f64> = runs[at]
+            .iter()
+            .zip(&runs[0])
+            .map(|(run, without)| run.events_per_s / without.events_per_s)
+            .collect();
+        ratios.sort_by(f64::total_cmp);
+        let runs = &runs[at];
         let each: Vec<String> = runs
             .iter()
             .map(|run| format!("{:.0}", run.events_per_s))
             .collect();
         print!(
-            "ingestion, {routes} route(s): {rate:.0} events/s, {:.2}x the run without routes \
-             (rounds: {}), mean commit {:.0} events",
-            rate / baseline,
+            "ingestion, {routes} route(s): {:.0} events/s, {:.2}x the same round's run without \
+             routes (rounds: {}), mean commit {:.0} events",
+            median(runs, |run| run.events_per_s),
+            ratios[ratios.len() / 2],
             each.join(", "),
             median(runs, |run| run.mean_commit_events),
         );
@@ -306,17 +312,21 @@ struct Args {
     /// Seconds per ingestion run, and of the latency run.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     seconds: u64,
+    /// Rounds of the ingestion comparison.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..))]
+    rounds: u64,
 }
 
 fn main() {
-    let seconds = Duration::from_secs(<Args as clap::Parser>::parse().seconds);
+    let args = <Args as clap::Parser>::parse();
+    let seconds = Duration::from_secs(args.seconds);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("a runtime");
     let discard = start_receiver(Receipt::Discard, Arrivals::default());
-    throughput(seconds, &discard, &rt);
+    throughput(seconds, args.rounds as usize, &discard, &rt);
     let arrivals = Arrivals::default();
     let timestamping = start_receiver(Receipt::Timestamp, arrivals.clone());
     latency(seconds, &timestamping, &arrivals, &rt);
