@@ -50,11 +50,8 @@ impl Chunk {
         let after = feed.position();
         let mut events = Vec::new();
         let mut bytes = 0;
-        let mut text = Vec::new();
         let first_record_ms = feed.read(events_max, |event, committed_ms| {
-            text.clear();
-            serde_json::to_writer(&mut text, &event).expect("an event serialises");
-            let json: Arc<str> = std::str::from_utf8(&text).expect("JSON is UTF-8").into();
+            let json: Arc<str> = event.to_json_text().into();
             bytes += 2 * json.len() + size_of::<SharedEvent>();
             events.push(SharedEvent {
                 event,
