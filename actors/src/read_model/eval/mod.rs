@@ -11,7 +11,7 @@
 //! `STARTSWITH`, `ENDSWITH` and `CONTAINS` of a non-string, and `ARRAY_CONTAINS` of a
 //! non-array, are undefined.
 //!
-//! How a query runs (`plan`, `seek`, `row`):
+//! How a query runs (`plan`, `seek`, `sweep`, `row`):
 //! - The FROM collection's candidates come from an index when a top-level `AND` term allows
 //!   (see `seek`), so a query by `$dtId` or by model never visits other twins.
 //! - A row binds the FROM alias, then each JOIN's target twin (and relationship, if aliased)
@@ -23,12 +23,16 @@
 //! - Results come in `$dtId` order (relationships by source, then id; JOIN rows by each bound
 //!   id in turn), so that a later page can resume where one ended. `TOP(n)` stops the run at
 //!   the n-th result; `COUNT()` counts every row, and `TOP` then limits its single result.
+//! - A query that visits every candidate anyway (no JOIN, no `TOP`, or a `COUNT()`) visits the
+//!   model index's candidates in the stream list's order, and only then puts the results in
+//!   `$dtId` order (see `sweep`).
 //! - A page ([`ReadModel::query_page`]) finds and counts every result but builds only its own.
 
 mod condition;
 mod plan;
 mod row;
 mod seek;
+mod sweep;
 #[cfg(test)]
 mod tests;
 
@@ -95,27 +99,40 @@ impl ReadModel {
         let mut results = Vec::new();
         let mut total = 0;
         if plan.steps.is_empty() && plan.top == usize::MAX {
-            // Every candidate is visited anyway: visiting each run of candidates (each in
-            // order) and merging only their results into order beats merging the candidates.
-            let runs: Vec<Vec<Entity<'_>>> = self
-                .candidate_runs(seek)
-                .into_iter()
-                .map(|candidates| {
-                    let mut roots = Vec::new();
-                    run.rows(candidates, &mut |row| {
-                        roots.push(row[0]);
-                        ControlFlow::Continue(())
-                    });
-                    roots
-                })
-                .collect();
-            total = runs.iter().map(Vec::len).sum();
-            results.extend(
-                itertools::kmerge_by(runs, |a: &Entity<'_>, b: &Entity<'_>| a.key() < b.key())
-                    .skip(page.start)
-                    .take(limit)
-                    .map(|root| shape(std::slice::from_ref(&root))),
-            );
+            // Every candidate is visited anyway, so they are visited in the cheapest order and
+            // only their results are put in order.
+            let roots: Vec<Entity<'_>> = match seek {
+                Seek::Models(sets) => {
+                    let kept = self.sweep(&self.positions(&sets), |twin| run.passes(0, &[twin]));
+                    total = kept.count_ones(..);
+                    self.in_id_order(&sets, &kept)
+                        .skip(page.start)
+                        .take(limit)
+                        .collect()
+                }
+                seek => {
+                    // Each run of candidates is in order: visiting each run and merging only
+                    // their results into order beats merging the candidates.
+                    let runs: Vec<Vec<Entity<'_>>> = self
+                        .candidate_runs(seek)
+                        .into_iter()
+                        .map(|candidates| {
+                            let mut roots = Vec::new();
+                            run.rows(candidates, &mut |row| {
+                                roots.push(row[0]);
+                                ControlFlow::Continue(())
+                            });
+                            roots
+                        })
+                        .collect();
+                    total = runs.iter().map(Vec::len).sum();
+                    itertools::kmerge_by(runs, |a: &Entity<'_>, b: &Entity<'_>| a.key() < b.key())
+                        .skip(page.start)
+                        .take(limit)
+                        .collect()
+                }
+            };
+            results.extend(roots.iter().map(|root| shape(std::slice::from_ref(root))));
         } else {
             run.rows(self.candidates(seek), &mut |row| {
                 if page.contains(&total) {
@@ -153,6 +170,13 @@ impl<'a> Run<'a> {
         let unanswered = self.plan.levels[0].len() - usize::from(self.answered.is_some());
         if unanswered == 0 && self.plan.steps.is_empty() {
             return self.read_model.size(&seek);
+        }
+        if let (Seek::Models(sets), true) = (&seek, self.plan.steps.is_empty()) {
+            let candidates = self.read_model.positions(sets);
+            return self
+                .read_model
+                .sweep(&candidates, |twin| self.passes(0, &[twin]))
+                .count_ones(..);
         }
         let mut count = 0;
         let candidates = self.read_model.candidate_runs(seek).into_iter().flatten();

@@ -9,6 +9,7 @@
 mod joins;
 mod refusals;
 mod relationships;
+mod sweeps;
 mod twins;
 
 use serde_json::{json, Map, Value};
