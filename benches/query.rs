@@ -13,10 +13,13 @@
 //!   first page of a full scan with 48,000 results. Each runs as `POST /query` runs it, for
 //!   its first page of 1,000 results, and is then also timed alone for its p50 and p99.
 //! - `ingest_with_queries`: durable telemetry appends from 1024 producers to a log that a
-//!   `ReadModelFollower` follows, without and with a client that runs those queries back to
-//!   back on the followed model through a `QueryPool`, the idle-priority threads the server
-//!   runs queries on. The ratio of the two throughputs is the cost of querying; the
-//!   follower's freshness lag (from a commit to the model reflecting it) is sampled in both.
+//!   `ReadModelFollower` follows, in turns of equal work, alternately alone and while a client
+//!   runs those queries back to back on the followed model through a `QueryPool`, the
+//!   idle-priority threads the server runs queries on. Alternating turns seconds apart lets the
+//!   machine's drift over the run fall on both alike; the median of the rounds' ratios is the
+//!   share of ingestion that querying leaves. The follower's freshness lag (from a commit to the
+//!   model reflecting it) is sampled in both. Timed by hand, not by criterion; name
+//!   `ingest_with_queries` or `query_100k_twins` on the command line to run one group alone.
 
 #[path = "support.rs"]
 mod support;
@@ -28,7 +31,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::{Arbiter, System};
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use serde_json::{json, Value};
 use twinlog_actors::data_plane::DataPlane;
 use twinlog_actors::log::{EventLog, LogOptions, NewEvent};
@@ -327,9 +330,53 @@ async fn ingest(log: &EventLog, round: u64) {
     }
 }
 
-/// Runs the queries back to back through `pool` until `stop`, as `POST /query` runs them, and
-/// returns each run's time, the wait for a query thread included.
-fn query_loop(pool: QueryPool, stop: Arc<AtomicBool>) -> Vec<Duration> {
+/// Whether the query client runs, and whether it is inside a query: the ingestion turns switch
+/// it on and off, and a turn alone starts only once the query in flight has finished.
+#[derive(Default)]
+struct QuerySwitch {
+    wanted: AtomicBool,
+    busy: AtomicBool,
+    stopped: AtomicBool,
+}
+
+impl QuerySwitch {
+    fn turn_on(&self) {
+        self.wanted.store(true, Ordering::SeqCst);
+    }
+
+    /// Switches queries off and waits for the one in flight, if any.
+    fn turn_off(&self) {
+        self.wanted.store(false, Ordering::SeqCst);
+        while self.busy.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_micros(200));
+        }
+    }
+
+    fn stop(&self) {
+        self.turn_off();
+        self.stopped.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether a query may start now; from a true answer until [`QuerySwitch::done`] the switch
+    /// counts the caller as busy.
+    fn start(&self) -> bool {
+        self.busy.store(true, Ordering::SeqCst);
+        // Checked after `busy` is set, so that `turn_off` either sees the query or prevents it.
+        if self.wanted.load(Ordering::SeqCst) {
+            return true;
+        }
+        self.busy.store(false, Ordering::SeqCst);
+        false
+    }
+
+    fn done(&self) {
+        self.busy.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Runs the queries back to back through `pool` while `switch` is on, as `POST /query` runs
+/// them, until it stops; returns each run's time, the wait for a query thread included.
+fn query_loop(pool: QueryPool, switch: Arc<QuerySwitch>) -> Vec<Duration> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
@@ -338,116 +385,132 @@ fn query_loop(pool: QueryPool, stop: Arc<AtomicBool>) -> Vec<Duration> {
         .map(|(_, text)| Arc::new(parsed(text)))
         .collect();
     let mut samples = Vec::new();
-    for query in queries.iter().cycle() {
-        if stop.load(Ordering::Relaxed) {
-            break;
+    let mut next = queries.iter().cycle();
+    while !switch.stopped.load(Ordering::SeqCst) {
+        if !switch.start() {
+            std::thread::sleep(Duration::from_millis(1));
+            continue;
         }
-        let query = query.clone();
+        let query = next.next().expect("the cycle never ends").clone();
         let started = Instant::now();
         runtime
             .block_on(pool.run(move |model| first_page(model, &query)))
             .unwrap();
         samples.push(started.elapsed());
+        switch.done();
     }
     samples
 }
 
-/// Samples the follower's freshness lag until `stop`: notes the log's head, and times how long
-/// the model takes to reflect it.
-fn lag_loop(log: EventLog, model: Arc<SharedReadModel>, stop: Arc<AtomicBool>) -> Vec<Duration> {
+/// Samples the follower's freshness lag until `switch` stops: notes the log's head, and times
+/// how long the model takes to reflect it. Each sample says whether queries were on.
+fn lag_loop(
+    log: EventLog,
+    model: Arc<SharedReadModel>,
+    switch: Arc<QuerySwitch>,
+) -> Vec<(bool, Duration)> {
     let mut samples = Vec::new();
-    while !stop.load(Ordering::Relaxed) {
+    while !switch.stopped.load(Ordering::SeqCst) {
+        let querying = switch.wanted.load(Ordering::SeqCst);
         let head_lsn = log.head().lsn;
         let started = Instant::now();
         while model.lsn() < head_lsn {
             std::thread::sleep(Duration::from_micros(100));
         }
-        samples.push(started.elapsed());
+        samples.push((querying, started.elapsed()));
         std::thread::sleep(Duration::from_millis(1));
     }
     samples
 }
 
-/// Appends timed without and with queries, and what they measured.
-#[derive(Default)]
-struct Ingestion {
-    events: u64,
-    elapsed: Duration,
+/// Turns of appends alone and with queries, in pairs.
+const ROUNDS: usize = 9;
+/// How many times each turn runs [`ingest`].
+const INGESTS_PER_TURN: u64 = 3;
+
+/// The median of `values`, which it sorts.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_unstable_by(f64::total_cmp);
+    values[values.len() / 2]
 }
 
-impl Ingestion {
-    fn events_per_s(&self) -> f64 {
-        self.events as f64 / self.elapsed.as_secs_f64()
-    }
-}
-
-fn ingestion(c: &mut Criterion, dir: &Path, model: ReadModel) {
+/// Durable appends alone and while a client runs the queries, in alternating turns of the same
+/// length, so that the machine's drift over the run falls on both alike; each round's ratio is
+/// of two turns seconds apart.
+fn ingestion(dir: &Path, model: ReadModel) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
     let log = EventLog::open(dir, LogOptions::new("bench")).unwrap();
     let follower = ReadModelFollower::start(&log, model).unwrap();
-    let mut group = c.benchmark_group("ingest_with_queries");
-    group.throughput(Throughput::Elements(PRODUCERS * PER_PRODUCER));
-    group.sample_size(10);
+    let switch = Arc::new(QuerySwitch::default());
+    let querying = {
+        let pool = QueryPool::start(follower.model().clone(), QUERY_THREADS_DEFAULT).unwrap();
+        let switch = switch.clone();
+        std::thread::spawn(move || query_loop(pool, switch))
+    };
+    let sampling = {
+        let (log, model, switch) = (log.clone(), follower.model().clone(), switch.clone());
+        std::thread::spawn(move || lag_loop(log, model, switch))
+    };
     let mut round = 0;
-    let mut measured = [Ingestion::default(), Ingestion::default()];
-    let mut lags = [Vec::new(), Vec::new()];
-    for (mode, name) in ["appends", "appends_while_querying"]
-        .into_iter()
-        .enumerate()
-    {
-        let stop = Arc::new(AtomicBool::new(false));
-        let querying = (mode == 1).then(|| {
-            let pool = QueryPool::start(follower.model().clone(), QUERY_THREADS_DEFAULT).unwrap();
-            let stop = stop.clone();
-            std::thread::spawn(move || query_loop(pool, stop))
-        });
-        let sampling = {
-            let (log, model, stop) = (log.clone(), follower.model().clone(), stop.clone());
-            std::thread::spawn(move || lag_loop(log, model, stop))
-        };
-        let ingestion = &mut measured[mode];
-        group.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let started = Instant::now();
-                for _ in 0..iters {
-                    round += 1;
-                    runtime.block_on(ingest(&log, round));
-                }
-                let elapsed = started.elapsed();
-                ingestion.events += iters * PRODUCERS * PER_PRODUCER;
-                ingestion.elapsed += elapsed;
-                elapsed
-            })
-        });
-        stop.store(true, Ordering::Relaxed);
-        lags[mode] = sampling.join().unwrap();
-        if let Some(querying) = querying {
-            let mut samples = querying.join().unwrap();
-            if let Some((p50, p99)) = percentiles(&mut samples) {
-                println!(
-                    "ingest_with_queries: {} queries ran during the appends; p50 {p50:?}, p99 \
-                     {p99:?} each (all six queries in turn, waits included)",
-                    samples.len()
-                );
-            }
+    let mut turn = |with_queries: bool| {
+        if with_queries {
+            switch.turn_on();
         }
+        let started = Instant::now();
+        for _ in 0..INGESTS_PER_TURN {
+            round += 1;
+            runtime.block_on(ingest(&log, round));
+        }
+        let events_per_s =
+            (INGESTS_PER_TURN * PRODUCERS * PER_PRODUCER) as f64 / started.elapsed().as_secs_f64();
+        switch.turn_off();
+        events_per_s
+    };
+    // A turn of each first, unmeasured, to warm the log, the pool and the caches.
+    turn(false);
+    turn(true);
+    let mut rates = [Vec::new(), Vec::new()];
+    let mut ratios = Vec::new();
+    for _ in 0..ROUNDS {
+        let alone = turn(false);
+        let with_queries = turn(true);
+        println!(
+            "ingest_with_queries: round: {alone:.0} events/s alone, {with_queries:.0} while \
+             querying: {:.1}%",
+            100.0 * with_queries / alone
+        );
+        rates[0].push(alone);
+        rates[1].push(with_queries);
+        ratios.push(with_queries / alone);
     }
-    group.finish();
-    let [alone, querying] = &measured;
-    if alone.events == 0 || querying.events == 0 {
-        return;
+    switch.stop();
+    let mut samples = querying.join().unwrap();
+    if let Some((p50, p99)) = percentiles(&mut samples) {
+        println!(
+            "ingest_with_queries: {} queries ran during the appends; p50 {p50:?}, p99 {p99:?} \
+             each (all six queries in turn, waits included)",
+            samples.len()
+        );
     }
+    let [alone, with_queries] = &mut rates;
+    let (alone, with_queries) = (median(alone), median(with_queries));
     println!(
-        "ingest_with_queries: {:.0} events/s alone, {:.0} events/s while querying: {:.1}% of alone",
-        alone.events_per_s(),
-        querying.events_per_s(),
-        100.0 * querying.events_per_s() / alone.events_per_s()
+        "ingest_with_queries: over {ROUNDS} rounds, median {alone:.0} events/s alone, \
+         {with_queries:.0} while querying ({:.1}%); median of the rounds' ratios {:.1}%",
+        100.0 * with_queries / alone,
+        100.0 * median(&mut ratios)
     );
-    for (name, lag) in ["alone", "while querying"].iter().zip(&mut lags) {
-        if let (Some((p50, p99)), Some(max)) = (percentiles(lag), lag.last()) {
+    let lags = sampling.join().unwrap();
+    for (name, on) in [("alone", false), ("while querying", true)] {
+        let mut lag: Vec<Duration> = lags
+            .iter()
+            .filter(|(querying, _)| *querying == on)
+            .map(|(_, lag)| *lag)
+            .collect();
+        if let (Some((p50, p99)), Some(max)) = (percentiles(&mut lag), lag.last()) {
             println!(
                 "ingest_with_queries: read model freshness lag {name}: p50 {p50:?}, p99 {p99:?}, \
                  max {max:?} over {} samples",
@@ -455,6 +518,13 @@ fn ingestion(c: &mut Criterion, dir: &Path, model: ReadModel) {
             );
         }
     }
+}
+
+/// Whether the command line names `group` (or one of its benchmarks) as its filter, which then
+/// leaves the other group out. Criterion's own filter does not reach the ingestion rounds,
+/// which are timed by hand.
+fn named(group: &str) -> bool {
+    std::env::args().skip(1).any(|arg| arg.starts_with(group))
 }
 
 fn benches(c: &mut Criterion) {
@@ -470,8 +540,12 @@ fn benches(c: &mut Criterion) {
         started.elapsed().as_secs_f64()
     );
     drop(log);
-    queries(c, &model);
-    ingestion(c, dir.path(), model);
+    if !named("ingest_with_queries") {
+        queries(c, &model);
+    }
+    if !named("query_100k_twins") {
+        ingestion(dir.path(), model);
+    }
 }
 
 criterion_group!(query_benches, benches);
