@@ -426,7 +426,7 @@ fn lag_loop(
 /// Turns of appends alone and with queries, in pairs.
 const ROUNDS: usize = 9;
 /// How many times each turn runs [`ingest`].
-const INGESTS_PER_TURN: u64 = 3;
+const INGESTS_PER_TURN: u64 = 8;
 
 /// The median of `values`, which it sorts.
 fn median(values: &mut [f64]) -> f64 {
