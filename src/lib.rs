@@ -10,8 +10,9 @@
 //!   the twin actors and their region supervisor, and the data plane that joins them.
 //! - `twinlog_migrations` (crate `migrations/`): the on-disk format, its versions and its fixtures.
 //!
-//! A telemetry POST travels: http -> `DataPlane` -> the twin's actor -> `EventLog::append` -> the
-//! writer thread (group commit, one fsync for many events) -> acknowledgement -> 204. A query
+//! A telemetry POST travels: http -> `DataPlane` -> the twin's actor -> `EventLog::submit_to` ->
+//! the writer thread (group commit, one fsync for many events), which sends the reply straight to
+//! the request once durable -> 204. A query
 //! reads what the log has committed: the read model's follower thread applies each commit, and
 //! `POST /query` evaluates against the model and answers one page.
 //! docs/design.md gives the invariants.

@@ -142,6 +142,64 @@ pub enum AppendError {
     Closed,
 }
 
+/// What an append's producer is told once the append is durable, or why it never will be: for a
+/// producer that answers its own callers from the writer's thread (through
+/// [`EventLog::submit_to`]) rather than waking a thread of its own to await a [`Pending`].
+///
+/// It runs on the writer thread, between commits, so it must neither block nor take long: hand
+/// the result on (a channel send, an atomic store) and return. A panic in it is caught and
+/// logged; the writer goes on.
+pub trait AppendCompletion: Send + 'static {
+    fn complete(self: Box<Self>, result: Result<Vec<Appended>, AppendError>);
+}
+
+impl AppendCompletion for oneshot::Sender<Result<Vec<Appended>, AppendError>> {
+    fn complete(self: Box<Self>, result: Result<Vec<Appended>, AppendError>) {
+        let _ = self.send(result);
+    }
+}
+
+/// A submission the log's queue would not take, with the completion it was never handed.
+#[derive(Debug)]
+pub struct Refused<C> {
+    pub error: AppendError,
+    pub completion: C,
+}
+
+/// An append's completion, told exactly once: by the writer, or, should its request be dropped
+/// untold (the writer gone), with [`AppendError::Closed`].
+pub(crate) struct Completion(Option<Box<dyn AppendCompletion>>);
+
+impl Completion {
+    fn new(completion: Box<dyn AppendCompletion>) -> Completion {
+        Completion(Some(completion))
+    }
+
+    pub(crate) fn complete(mut self, result: Result<Vec<Appended>, AppendError>) {
+        if let Some(completion) = self.0.take() {
+            tell(completion, result);
+        }
+    }
+}
+
+impl Drop for Completion {
+    fn drop(&mut self) {
+        if let Some(completion) = self.0.take() {
+            tell(completion, Err(AppendError::Closed));
+        }
+    }
+}
+
+/// Runs a producer's completion so that nothing in it can unwind into the writer.
+fn tell(completion: Box<dyn AppendCompletion>, result: Result<Vec<Appended>, AppendError>) {
+    let told = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        completion.complete(result);
+    }));
+    if told.is_err() {
+        tracing::error!("an append's completion panicked; the log writer goes on");
+    }
+}
+
 /// A request to the writer on its way to durability: resolves once its commit is durable, or
 /// with why it will not be.
 #[must_use = "a write is known durable only through its pending future"]
@@ -203,7 +261,7 @@ pub enum SideOp {
 pub(crate) enum WriterRequest {
     Append {
         events: Vec<NewEvent>,
-        reply: oneshot::Sender<Result<Vec<Appended>, AppendError>>,
+        reply: Completion,
     },
     Side {
         ops: Vec<SideOp>,
@@ -227,7 +285,17 @@ struct Inner {
     stats: Arc<LogStats>,
     writer: Option<JoinHandle<()>>,
     path: PathBuf,
+    #[cfg(test)]
+    commit_gate: CommitGate,
 }
+
+/// Decides the writer's next commit before anything of it is written, and may hold the writer
+/// meanwhile: how tests stall a commit, or fail it as storage would.
+#[cfg(test)]
+pub(crate) type CommitGate = Arc<std::sync::Mutex<Option<CommitVerdict>>>;
+
+#[cfg(test)]
+pub(crate) type CommitVerdict = Box<dyn FnOnce() -> Result<(), String> + Send>;
 
 impl Drop for Inner {
     fn drop(&mut self) {
@@ -256,6 +324,7 @@ impl EventLog {
         }
         let requests = self.inner.requests.as_ref().ok_or(AppendError::Closed)?;
         let (reply, acked) = oneshot::channel();
+        let reply = Completion::new(Box::new(reply));
         requests
             .send(WriterRequest::Append { events, reply })
             .await
@@ -294,16 +363,51 @@ impl EventLog {
     }
 
     /// Queues `events` now, behind everything queued before this call, and returns what resolves
-    /// once they are durable. For callers that must fix their order synchronously (a twin actor
-    /// pipelining its commands); a full queue is refused at once rather than waited on.
+    /// once they are durable. For callers that must fix their order synchronously (producers
+    /// pipelining their appends); a full queue is refused at once rather than waited on.
     pub fn submit(&self, events: Vec<NewEvent>) -> Result<PendingAppend, AppendError> {
         let (reply, acked) = oneshot::channel();
-        if events.is_empty() {
-            let _ = reply.send(Ok(Vec::new()));
-        } else {
-            self.try_queue(WriterRequest::Append { events, reply })?;
-        }
+        self.submit_to(events, reply)
+            .map_err(|refused| refused.error)?;
         Ok(Pending { done: acked })
+    }
+
+    /// Queues `events` as [`EventLog::submit`] does, and tells `completion`, on the writer thread,
+    /// once they are durable or why they will not be. A refused submission is not told: it hands
+    /// `completion` back, untold, with why.
+    pub fn submit_to<C: AppendCompletion>(
+        &self,
+        events: Vec<NewEvent>,
+        completion: C,
+    ) -> Result<(), Refused<C>> {
+        if events.is_empty() {
+            Box::new(completion).complete(Ok(Vec::new()));
+            return Ok(());
+        }
+        let Some(requests) = self.inner.requests.as_ref() else {
+            return Err(Refused {
+                error: AppendError::Closed,
+                completion,
+            });
+        };
+        // A permit first, so that the completion is handed over only once the queue has room.
+        let permit = match requests.try_reserve() {
+            Ok(permit) => permit,
+            Err(refusal) => {
+                let error = match refusal {
+                    mpsc::error::TrySendError::Full(()) => AppendError::QueueFull {
+                        queue_requests_max: requests.max_capacity(),
+                    },
+                    mpsc::error::TrySendError::Closed(()) => AppendError::Closed,
+                };
+                return Err(Refused { error, completion });
+            }
+        };
+        permit.send(WriterRequest::Append {
+            events,
+            reply: Completion::new(Box::new(completion)),
+        });
+        Ok(())
     }
 
     /// Queues `request` behind everything queued before, or refuses it at once.
@@ -374,6 +478,16 @@ impl EventLog {
 
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Has the writer's next commit wait for `verdict`, and fail with its error if it gives one.
+    #[cfg(test)]
+    pub(crate) fn gate_next_commit(&self, verdict: CommitVerdict) {
+        *self
+            .inner
+            .commit_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(verdict);
     }
 }
 

@@ -81,6 +81,8 @@ pub(super) fn open(dir: &Path, options: LogOptions) -> Result<EventLog, OpenErro
     let (head_tx, head_rx) = watch::channel(head);
     let (requests, queue) = mpsc::channel(options.queue_requests_max.max(1));
     let stats = Arc::new(LogStats::default());
+    #[cfg(test)]
+    let commit_gate = super::CommitGate::default();
     let writer = LogWriter {
         db,
         epoch: meta.epoch,
@@ -92,6 +94,8 @@ pub(super) fn open(dir: &Path, options: LogOptions) -> Result<EventLog, OpenErro
         published: head_tx,
         stats: stats.clone(),
         failed: None,
+        #[cfg(test)]
+        commit_gate: commit_gate.clone(),
     };
     let writer = std::thread::Builder::new()
         .name("twinlog-log-writer".into())
@@ -107,6 +111,8 @@ pub(super) fn open(dir: &Path, options: LogOptions) -> Result<EventLog, OpenErro
             stats,
             writer: Some(writer),
             path,
+            #[cfg(test)]
+            commit_gate,
         }),
     })
 }

@@ -30,6 +30,8 @@ pub(super) struct LogWriter {
     /// Set once a commit fails: after a failed fsync the file's state is unknown, so the writer
     /// refuses everything until the log is reopened and recovered.
     pub(super) failed: Option<String>,
+    #[cfg(test)]
+    pub(super) commit_gate: super::CommitGate,
 }
 
 /// What one batch would make durable, applied to the writer only after its commit succeeds.
@@ -75,9 +77,7 @@ impl LogWriter {
                 self.publish(&batch, events);
                 for (request, acks) in requests.into_iter().zip(batch.acks) {
                     match request {
-                        WriterRequest::Append { reply, .. } => {
-                            let _ = reply.send(Ok(acks));
-                        }
+                        WriterRequest::Append { reply, .. } => reply.complete(Ok(acks)),
                         WriterRequest::Side { reply, .. } => {
                             let _ = reply.send(Ok(()));
                         }
@@ -106,6 +106,8 @@ impl LogWriter {
     fn write(&self, requests: &[WriterRequest], events: usize) -> Result<Batch, redb::Error> {
         // redb's default durability is `Immediate`: `commit` returns only after the fsync, which is
         // what makes an acknowledgement a promise.
+        #[cfg(test)]
+        self.pass_commit_gate()?;
         let txn = self.db.begin_write()?;
         let time_ms = super::wall_clock_ms().max(self.head.time_ms);
         let mut head = self.head;
@@ -182,6 +184,21 @@ impl LogWriter {
         })
     }
 
+    #[cfg(test)]
+    fn pass_commit_gate(&self) -> Result<(), redb::Error> {
+        let verdict = self
+            .commit_gate
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        match verdict {
+            Some(verdict) => {
+                verdict().map_err(|reason| redb::Error::Io(std::io::Error::other(reason)))
+            }
+            None => Ok(()),
+        }
+    }
+
     // Invariant: see docs/design.md "Derived data". The heads and `checkpoint_lsn` go into the
     // same transaction as the events they reflect.
     fn write_checkpoint(
@@ -239,9 +256,7 @@ impl WriterRequest {
 
     fn refuse(self, error: AppendError) {
         match self {
-            WriterRequest::Append { reply, .. } => {
-                let _ = reply.send(Err(error));
-            }
+            WriterRequest::Append { reply, .. } => reply.complete(Err(error)),
             WriterRequest::Side { reply, .. } => {
                 let _ = reply.send(Err(error));
             }

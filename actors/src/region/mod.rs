@@ -6,6 +6,7 @@
 //! actor, whose state is a fresh replay of the log.
 
 mod policy;
+mod settlement;
 mod supervisor;
 mod twin_actor;
 

@@ -453,14 +453,10 @@ impl<A: TwinAggregate> RegionSupervisor<A> {
         let twin_id: Arc<str> = Arc::from(twin_id);
         let generation = self.shared.next_generation.fetch_add(1, Ordering::Relaxed);
         let arbiter = &self.arbiters[shard_index(&twin_id) % self.arbiters.len()];
-        let actor = TwinActor::<A>::new(
-            twin_id.clone(),
-            generation,
-            self.shared.clone(),
-            self.log.clone(),
-            delay,
-        );
-        let addr = TwinActor::start_in_arbiter(arbiter, move |_| actor);
+        let (id, shared, log) = (twin_id.clone(), self.shared.clone(), self.log.clone());
+        let addr = TwinActor::start_in_arbiter(arbiter, move |ctx| {
+            TwinActor::<A>::new(id, generation, shared, log, delay, ctx)
+        });
         self.shared.stats.active.fetch_add(1, Ordering::Relaxed);
         let restarts = shard
             .remove(&twin_id)

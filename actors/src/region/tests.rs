@@ -392,3 +392,5 @@ fn chaos_panics_only_when_enabled() {
         },
     );
 }
+
+mod durable_replies;

@@ -2,9 +2,9 @@
 //! only once the log has made the decision durable.
 //!
 //! Commands are pipelined: the actor applies a decision's events to its state at once, so the
-//! next command is decided against it, and appends them behind the previous ones; replies go out
-//! as appends become durable, in order. Reads wait for every append queued before them, so no
-//! reply ever shows a change that is not durable.
+//! next command is decided against it, and appends them behind the previous ones; the log's
+//! writer sends each write's reply once it is durable (see `settlement`). Reads wait for every
+//! append queued before them, so no reply ever shows a change that is not durable.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -15,9 +15,10 @@ use actix::prelude::*;
 use tokio::sync::oneshot;
 use twinlog_migrations::{Event, ReadError};
 
+use super::settlement::{ReplyWhenDurable, Settled, Settlement};
 use super::supervisor::Shared;
 use super::TwinAggregate;
-use crate::log::{AppendError, EventLog, NewEvent};
+use crate::log::{AppendError, EventLog, NewEvent, Refused};
 
 /// What a request reads from the state once its command (if any) is decided. Callable again, so
 /// that a request handed back by a failing actor can be retried.
@@ -71,11 +72,9 @@ pub(super) struct TwinActor<A: TwinAggregate> {
     state: Option<A>,
     /// Appends submitted so far: the sequence number of the latest.
     submitted: u64,
-    /// The highest sequence number known durable; every append below it is durable too, because
-    /// the log commits in submission order.
-    durable: u64,
-    in_flight: usize,
-    /// Reads held until the append they follow is durable.
+    /// What the submitted appends became, as the log's writer settles them.
+    settlement: Arc<Settlement>,
+    /// Reads held until the append they follow is durable, in submission order.
     held_reads: Vec<HeldRead<A>>,
     failing: Option<StopReason>,
     last_active: Instant,
@@ -88,6 +87,7 @@ impl<A: TwinAggregate> TwinActor<A> {
         shared: Arc<Shared>,
         log: EventLog,
         start_delay: Duration,
+        ctx: &mut Context<Self>,
     ) -> Self {
         TwinActor {
             twin_id,
@@ -97,8 +97,7 @@ impl<A: TwinAggregate> TwinActor<A> {
             start_delay,
             state: None,
             submitted: 0,
-            durable: 0,
-            in_flight: 0,
+            settlement: Arc::new(Settlement::new(ctx.address().into())),
             held_reads: Vec::new(),
             failing: None,
             last_active: Instant::now(),
@@ -112,8 +111,39 @@ impl<A: TwinAggregate> TwinActor<A> {
             tracing::warn!(twin_id = %self.twin_id, reason = ?reason, "twin failing; restarting from the log");
             self.failing = Some(reason);
         }
-        if self.in_flight == 0 {
-            ctx.stop();
+        self.advance(ctx);
+    }
+
+    /// Appends submitted and not yet settled.
+    fn in_flight(&self) -> u64 {
+        self.submitted - self.settlement.settled()
+    }
+
+    /// Acts on what the log has settled: bounces the reads that saw a failed append, answers
+    /// those now durable, stops a failing actor once nothing is in flight, and otherwise asks to
+    /// be woken when the next append it waits for settles.
+    fn advance(&mut self, ctx: &mut Context<Self>) {
+        loop {
+            if let Some((failed, reason)) = self.settlement.failure() {
+                self.bounce_reads_after(failed);
+                if self.failing.is_none() {
+                    tracing::warn!(twin_id = %self.twin_id, failed_append = failed, reason = %reason, "append failed; restarting from the log");
+                    self.failing = Some(StopReason::AppendFailed(reason));
+                }
+            }
+            self.release_reads();
+            let awaited = match self.held_reads.first() {
+                Some((after, ..)) => *after,
+                None if self.failing.is_some() => self.submitted,
+                None => return,
+            };
+            if self.failing.is_some() && self.in_flight() == 0 {
+                ctx.stop();
+                return;
+            }
+            if !self.settlement.wake_when_settled(awaited) {
+                return;
+            }
         }
     }
 
@@ -163,7 +193,7 @@ impl<A: TwinAggregate> Actor for TwinActor<A> {
         );
         let idle = self.shared.options.idle_timeout;
         ctx.run_interval(idle / 2, move |actor, ctx| {
-            let quiet = actor.in_flight == 0 && actor.last_active.elapsed() >= idle;
+            let quiet = actor.in_flight() == 0 && actor.last_active.elapsed() >= idle;
             if quiet && actor.failing.is_none() {
                 actor.failing = Some(StopReason::Idle);
                 ctx.stop();
@@ -207,7 +237,8 @@ impl<A: TwinAggregate> Handler<TwinRequest<A>> for TwinActor<A> {
             let _ = reply.send(Outcome::Bounced);
             return;
         }
-        if self.in_flight + self.held_reads.len() >= self.shared.options.outstanding_max {
+        let outstanding = self.in_flight() as usize + self.held_reads.len();
+        if outstanding >= self.shared.options.outstanding_max {
             let _ = reply.send(Outcome::Busy);
             return;
         }
@@ -241,10 +272,13 @@ impl<A: TwinAggregate> Handler<TwinRequest<A>> for TwinActor<A> {
             }
         };
         if events.is_empty() {
-            if self.submitted <= self.durable {
+            if self.submitted <= self.settlement.durable() {
                 let _ = reply.send(Outcome::Done(rendered));
             } else {
                 self.held_reads.push((self.submitted, reply, rendered));
+                if self.held_reads.len() == 1 {
+                    self.advance(ctx);
+                }
             }
             return;
         }
@@ -252,42 +286,35 @@ impl<A: TwinAggregate> Handler<TwinRequest<A>> for TwinActor<A> {
             .iter()
             .map(|e| NewEvent::new(self.twin_id.clone(), e))
             .collect();
-        let pending = match self.log.submit(records) {
-            Ok(pending) => pending,
-            Err(error) => {
-                // Nothing was queued, but the state already holds the events: rebuild it.
-                let _ = reply.send(Outcome::Failed(error.clone()));
-                self.fail(StopReason::AppendFailed(error.to_string()), ctx);
-                return;
-            }
+        let seq = self.submitted + 1;
+        let reply = ReplyWhenDurable {
+            seq,
+            reply,
+            rendered,
+            settlement: self.settlement.clone(),
         };
-        self.submitted += 1;
-        self.in_flight += 1;
-        let seq = self.submitted;
-        ctx.spawn(pending.into_actor(self).map(move |durable, actor, ctx| {
-            actor.in_flight -= 1;
-            match durable {
-                Ok(_) => {
-                    let _ = reply.send(Outcome::Done(rendered));
-                    actor.durable = actor.durable.max(seq);
-                    actor.release_reads();
-                }
-                Err(error) => {
-                    let _ = reply.send(Outcome::Failed(error.clone()));
-                    actor.bounce_reads_after(seq);
-                    actor.fail(StopReason::AppendFailed(error.to_string()), ctx);
-                }
+        match self.log.submit_to(records, reply) {
+            Ok(()) => self.submitted = seq,
+            Err(Refused { error, completion }) => {
+                // Nothing was queued, but the state already holds the events: rebuild it.
+                let _ = completion.reply.send(Outcome::Failed(error.clone()));
+                self.fail(StopReason::AppendFailed(error.to_string()), ctx);
             }
-            if actor.failing.is_some() && actor.in_flight == 0 {
-                ctx.stop();
-            }
-        }));
+        }
+    }
+}
+
+impl<A: TwinAggregate> Handler<Settled> for TwinActor<A> {
+    type Result = ();
+
+    fn handle(&mut self, _: Settled, ctx: &mut Context<Self>) {
+        self.advance(ctx);
     }
 }
 
 impl<A: TwinAggregate> TwinActor<A> {
     fn release_reads(&mut self) {
-        let durable = self.durable;
+        let durable = self.settlement.durable();
         let (ready, waiting) = std::mem::take(&mut self.held_reads)
             .into_iter()
             .partition(|(after, ..)| *after <= durable);
