@@ -104,23 +104,26 @@ impl TopLevel {
     /// Asks the CPU to bring the layout's entries into its cache, without waiting for them: a
     /// scan asks for many twins' layouts at once, so that their cache misses overlap instead of
     /// following one another. A probe's binary search may read any entry, so every cache line
-    /// of the entries is asked for, up to `FETCH_LINES_MAX`.
+    /// of the entries is asked for, up to `FETCH_LINES_MAX`. Elsewhere than on x86_64, nothing.
     pub(super) fn fetch(&self) {
-        const LINE_BYTES: usize = 64;
-        const FETCH_LINES_MAX: usize = 8;
-        let entries = self.entries.as_ptr_range();
-        let start = entries.start.cast::<i8>();
-        // From the start of the line that holds the first entry to the end of the last.
-        let lead_bytes = start as usize % LINE_BYTES;
-        let end = lead_bytes + (entries.end as usize - entries.start as usize);
-        for offset in (0..end).step_by(LINE_BYTES).take(FETCH_LINES_MAX) {
-            // SAFETY: SSE, which the prefetch instruction needs, is part of every x86_64 CPU;
-            // and a prefetch is only a hint, which reads nothing and faults on no address.
-            #[cfg(target_arch = "x86_64")]
-            unsafe {
-                core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
-                    start.wrapping_sub(lead_bytes).wrapping_add(offset),
-                );
+        #[cfg(target_arch = "x86_64")]
+        {
+            const LINE_BYTES: usize = 64;
+            const FETCH_LINES_MAX: usize = 8;
+            let entries = self.entries.as_ptr_range();
+            let start = entries.start.cast::<i8>();
+            // From the start of the line that holds the first entry to the end of the last.
+            let lead_bytes = start as usize % LINE_BYTES;
+            let end = lead_bytes + (entries.end as usize - entries.start as usize);
+            for offset in (0..end).step_by(LINE_BYTES).take(FETCH_LINES_MAX) {
+                // SAFETY: SSE, which the prefetch instruction needs, is part of every x86_64
+                // CPU; and a prefetch is only a hint, which reads nothing and faults on no
+                // address.
+                unsafe {
+                    core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(
+                        start.wrapping_sub(lead_bytes).wrapping_add(offset),
+                    );
+                }
             }
         }
     }
