@@ -8,26 +8,25 @@ use crate::log::{EventLog, LogOptions, SideOp};
 fn a_key_is_drawn_once_and_outlives_the_process_that_drew_it() {
     let dir = tempfile::tempdir().unwrap();
     let rt = runtime();
+    let load = |log: &EventLog, name: &'static str, candidate: [u8; 32]| {
+        rt.block_on(load_or_create(log, name, candidate)).unwrap()
+    };
     let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-    let first = rt
-        .block_on(load_or_create(&log, QUERY_TOKEN_KEY, [1; 32]))
-        .unwrap();
-    assert_eq!(first, [1; 32]);
-    let again = rt
-        .block_on(load_or_create(&log, QUERY_TOKEN_KEY, [2; 32]))
-        .unwrap();
-    assert_eq!(again, [1; 32], "a stored key is never replaced");
+    assert_eq!(load(&log, QUERY_TOKEN_KEY, [1; 32]), [1; 32]);
+    assert_eq!(
+        load(&log, QUERY_TOKEN_KEY, [2; 32]),
+        [1; 32],
+        "a stored key is never replaced"
+    );
     drop(log);
 
     let log = EventLog::open(dir.path(), LogOptions::new("test")).unwrap();
-    let reopened = rt
-        .block_on(load_or_create(&log, QUERY_TOKEN_KEY, [3; 32]))
-        .unwrap();
-    assert_eq!(reopened, [1; 32]);
-    let other = rt
-        .block_on(load_or_create(&log, "another", [4; 32]))
-        .unwrap();
-    assert_eq!(other, [4; 32], "each name has its own key");
+    assert_eq!(load(&log, QUERY_TOKEN_KEY, [3; 32]), [1; 32]);
+    assert_eq!(
+        load(&log, "another", [4; 32]),
+        [4; 32],
+        "each name has its own key"
+    );
 }
 
 #[test]

@@ -171,12 +171,16 @@ impl<'a> Run<'a> {
         if unanswered == 0 && self.plan.steps.is_empty() {
             return self.read_model.size(&seek);
         }
-        if let (Seek::Models(sets), true) = (&seek, self.plan.steps.is_empty()) {
-            let candidates = self.read_model.positions(sets);
-            return self
-                .read_model
-                .sweep(&candidates, |twin| self.passes(0, &[twin]))
-                .count_ones(..);
+        match &seek {
+            // Without JOIN a row is its root: count the roots in the cheapest order.
+            Seek::Models(sets) if self.plan.steps.is_empty() => {
+                let candidates = self.read_model.positions(sets);
+                return self
+                    .read_model
+                    .sweep(&candidates, |twin| self.passes(0, &[twin]))
+                    .count_ones(..);
+            }
+            _ => {}
         }
         let mut count = 0;
         let candidates = self.read_model.candidate_runs(seek).into_iter().flatten();
